@@ -1,0 +1,46 @@
+# cvsite developer entry points. Every target sets up what it needs (virtualenv, installs,
+# migrations), so a fresh clone needs nothing but `make run` or `make test`.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test protos bench lint migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall whenever a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
+
+# Serves cvsite on SQLite with the demo data and an admin login.
+run: migrate
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=1 $(BIN)/python manage.py ensure_demo_admin
+	@echo "cvsite: http://$(HOST):$(PORT)/admin/"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The whole suite; DATABASE_URL selects the database (SQLite by default).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+protos: $(STAMP)
+	$(BIN)/python -m cvproto.build
+
+bench: $(STAMP)
+	DJANGO_SETTINGS_MODULE=cvsite.test_settings $(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MigrationApiConfig(AppConfig):
+    name = "migration_api"
