@@ -1,0 +1,392 @@
+"""Runs, CLs and what CQDaemon reported about them.
+
+Rows are the truth: every field an operator filters or sorts by is a column. Messages that must
+survive verbatim (a Gerrit ChangeInfo snapshot, a CQDaemon bigquery.Attempt) are kept as their
+binary encoding next to the columns extracted from them. Only runs/serializers.py converts
+between rows and messages.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.db.models import Q
+
+from runs.ids import RunID
+
+RUN_ENDED_MASK = 64
+
+
+class RunStatus(models.IntegerChoices):
+    """cv.run.Status; a status is final iff it has the ENDED_MASK bit (64)."""
+
+    PENDING = 1
+    RUNNING = 2
+    WAITING_FOR_SUBMISSION = 4
+    SUBMITTING = 5
+    SUCCEEDED = 65
+    FAILED = 66
+    CANCELLED = 67
+
+    @classmethod
+    def ended(cls) -> list["RunStatus"]:
+        return [s for s in cls if s & RUN_ENDED_MASK]
+
+    @classmethod
+    def active(cls) -> list["RunStatus"]:
+        return [s for s in cls if not s & RUN_ENDED_MASK]
+
+
+class RunMode(models.TextChoices):
+    """Well-known run modes; projects may define more, so the column is free text."""
+
+    DRY_RUN = "DRY_RUN"
+    FULL_RUN = "FULL_RUN"
+    QUICK_DRY_RUN = "QUICK_DRY_RUN"
+    NEW_PATCHSET_RUN = "NEW_PATCHSET_RUN"
+
+
+class GerritChangeStatus(models.IntegerChoices):
+    """gerrit.ChangeStatus."""
+
+    INVALID = 0
+    NEW = 1
+    MERGED = 2
+    ABANDONED = 3
+
+
+class ChangeSnapshot(models.Model):
+    """What cvsite knows of a Gerrit change at one moment (cv.changelist.Snapshot)."""
+
+    patchset = models.PositiveIntegerField(help_text="Current patchset number.")
+    min_equivalent_patchset = models.PositiveIntegerField(
+        help_text="Earliest patchset code-equivalent to the current one."
+    )
+    external_update_time = models.DateTimeField(
+        null=True, blank=True, help_text="Gerrit's `updated` time of the change."
+    )
+    gerrit_project = models.CharField(max_length=255, blank=True)
+    gerrit_ref = models.CharField(max_length=255, blank=True)
+    owner_email = models.CharField(max_length=255, blank=True)
+    current_revision = models.CharField(max_length=64, blank=True)
+    change_status = models.SmallIntegerField(
+        choices=GerritChangeStatus.choices, default=GerritChangeStatus.NEW
+    )
+    info = models.BinaryField(help_text="gerrit.ChangeInfo, binary encoding, verbatim.")
+    files = models.JSONField(default=list, blank=True, help_text="Files of the current revision.")
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def snapshot_constraints(cls, prefix: str) -> list[models.BaseConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(min_equivalent_patchset__lte=models.F("patchset"))
+                & Q(min_equivalent_patchset__gte=1),
+                name=f"{prefix}_min_equivalent_patchset_in_range",
+                violation_error_message="min_equivalent_patchset must be in 1..patchset",
+            ),
+        ]
+
+
+class CL(ChangeSnapshot):
+    """A Gerrit change as cvsite last saw it; its ID is CV's CLID."""
+
+    id = models.BigAutoField(primary_key=True, verbose_name="CLID")
+    host = models.CharField(max_length=255, help_text="Gerrit host, e.g. x-review.googlesource.com")
+    change = models.BigIntegerField(help_text="Gerrit change number.")
+    luci_project = models.CharField(max_length=100, blank=True)
+    update_time = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "CL"
+        constraints = [
+            models.UniqueConstraint(fields=["host", "change"], name="cl_unique_host_change"),
+            models.CheckConstraint(condition=Q(change__gt=0), name="cl_change_positive"),
+            models.CheckConstraint(
+                condition=~Q(host="") & ~Q(host__contains="/"), name="cl_host_valid"
+            ),
+            *ChangeSnapshot.snapshot_constraints("cl"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.change}"
+
+    @property
+    def external_id(self) -> str:
+        return f"gerrit/{self.host}/{self.change}"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}/{self.change}"
+
+
+class Run(models.Model):
+    """A CV Run: verification (and maybe submission) of a set of CLs triggered together."""
+
+    id = models.CharField(
+        max_length=255,
+        primary_key=True,
+        verbose_name="run ID",
+        help_text="<project>/<inverted ms>-1-<attempt key>; sorts newest first.",
+    )
+    project = models.CharField(max_length=100, help_text="LUCI project.")
+    status = models.SmallIntegerField(choices=RunStatus.choices, default=RunStatus.PENDING)
+    mode = models.CharField(max_length=40, default=RunMode.DRY_RUN)
+    cqd_attempt_key = models.CharField(
+        max_length=16, verbose_name="CQDaemon attempt key", help_text="The run ID's suffix."
+    )
+    owner = models.CharField(max_length=255, blank=True, help_text="Owner email of the CLs.")
+    config_group = models.CharField(max_length=255, blank=True)
+    create_time = models.DateTimeField()
+    start_time = models.DateTimeField(null=True, blank=True)
+    update_time = models.DateTimeField(auto_now=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    finalized_by_cqd = models.BooleanField(
+        default=False, help_text="CQDaemon, not cvsite, decided the final status."
+    )
+    eversion = models.PositiveIntegerField(default=1, help_text="Bumped on every change.")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["project", "status", "id"], name="run_project_status"),
+            models.Index(fields=["cqd_attempt_key"], name="run_attempt_key"),
+            models.Index(fields=["status", "id"], name="run_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RunStatus.values), name="run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status__in=RunStatus.ended()) & Q(end_time__isnull=False))
+                | (Q(status__in=RunStatus.active()) & Q(end_time__isnull=True)),
+                name="run_end_time_iff_ended",
+                violation_error_message="an ended run needs an end time; an active one has none",
+            ),
+            models.CheckConstraint(
+                condition=~Q(project="") & ~Q(mode=""), name="run_project_and_mode_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_ended(self) -> bool:
+        return bool(self.status & RUN_ENDED_MASK)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        try:
+            run_id = RunID.parse(self.id)
+        except ValueError as e:
+            raise ValidationError({"id": str(e)}) from e
+        if run_id.project != self.project:
+            raise ValidationError(
+                {"project": f"project {self.project!r} differs from the run ID's {run_id.project!r}"}
+            )
+        if run_id.attempt_key != self.cqd_attempt_key:
+            raise ValidationError(
+                {"cqd_attempt_key": f"attempt key must be the run ID's suffix {run_id.attempt_key}"}
+            )
+
+
+class DepKind(models.IntegerChoices):
+    HARD = 1, "hard (immediate git parent, submitted first)"
+    SOFT = 2, "soft"
+
+
+class RunCL(ChangeSnapshot):
+    """A CL of a Run: its trigger and the CL snapshot the Run started with (immutable)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="run_cls")
+    cl = models.ForeignKey(CL, on_delete=models.PROTECT, related_name="run_cls", verbose_name="CL")
+    position = models.PositiveSmallIntegerField(help_text="Order of the CL in the Run.")
+    trigger_time = models.DateTimeField()
+    trigger_mode = models.CharField(max_length=40)
+    trigger_account_id = models.BigIntegerField(help_text="Gerrit account ID of the voter.")
+    trigger_email = models.CharField(max_length=255, blank=True)
+    trigger_additional_label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "run CL"
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "cl"], name="runcl_unique_run_cl"),
+            models.UniqueConstraint(fields=["run", "position"], name="runcl_unique_run_position"),
+            *ChangeSnapshot.snapshot_constraints("runcl"),
+        ]
+        indexes = [models.Index(fields=["cl", "run"], name="runcl_by_cl")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} CL {self.cl_id}"
+
+
+class RunCLDep(models.Model):
+    """RunCL depends on another CL of the same Run."""
+
+    run_cl = models.ForeignKey(RunCL, on_delete=models.CASCADE, related_name="deps")
+    depends_on = models.ForeignKey(CL, on_delete=models.PROTECT, related_name="+")
+    kind = models.SmallIntegerField(choices=DepKind.choices)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = "run CL dependency"
+        ordering = ["run_cl", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_cl", "depends_on"], name="runcldep_unique_dependency"
+            ),
+            models.UniqueConstraint(fields=["run_cl", "position"], name="runcldep_unique_position"),
+            models.CheckConstraint(
+                condition=Q(kind__in=DepKind.values), name="runcldep_kind_valid"
+            ),
+        ]
+
+
+class AttemptStatus(models.IntegerChoices):
+    """bigquery.AttemptStatus."""
+
+    UNSPECIFIED = 0
+    STARTED = 1
+    SUCCESS = 2
+    ABORTED = 3
+    FAILURE = 4
+    INFRA_FAILURE = 5
+
+
+class CQDAttempt(models.Model):
+    """A bigquery.Attempt as CQDaemon reported it, with its searchable parts as columns."""
+
+    attempt_key = models.CharField(max_length=64)
+    attempt_project = models.CharField(max_length=100, blank=True)
+    attempt_status = models.SmallIntegerField(
+        choices=AttemptStatus.choices, default=AttemptStatus.UNSPECIFIED
+    )
+    attempt_substatus = models.SmallIntegerField(default=0)
+    attempt_start_time = models.DateTimeField(null=True, blank=True)
+    attempt_end_time = models.DateTimeField(null=True, blank=True)
+    attempt_config_group = models.CharField(max_length=255, blank=True)
+    attempt = models.BinaryField(help_text="bigquery.Attempt, binary encoding, verbatim.")
+
+    class Meta:
+        abstract = True
+
+
+class ReportedRunsSnapshot(models.Model):
+    """The latest ReportRuns call of a project: what CQDaemon says it is working on."""
+
+    project = models.CharField(max_length=100, unique=True)
+    reported_at = models.DateTimeField()
+    reported_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "CQDaemon reported-runs snapshot"
+
+    def __str__(self) -> str:
+        return f"{self.project} @ {self.reported_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ReportedRun(CQDAttempt):
+    """One run in a ReportRuns snapshot."""
+
+    snapshot = models.ForeignKey(ReportedRunsSnapshot, on_delete=models.CASCADE, related_name="runs")
+    position = models.PositiveIntegerField()
+    reported_id = models.CharField(max_length=255, blank=True, help_text="CV run ID, if CQD knew it.")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="cqd_reports"
+    )
+
+    class Meta:
+        ordering = ["snapshot", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "position"], name="reportedrun_position"),
+        ]
+        indexes = [models.Index(fields=["attempt_key"], name="reportedrun_attempt_key")]
+
+
+class FinishedCQDRun(CQDAttempt):
+    """ReportFinishedRun: CQDaemon finalized a run itself. One row per attempt key."""
+
+    reported_id = models.CharField(max_length=255, blank=True)
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="cqd_finished"
+    )
+    update_time = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "finished CQDaemon run"
+        constraints = [
+            models.UniqueConstraint(fields=["attempt_key"], name="finishedcqdrun_attempt_key"),
+            models.CheckConstraint(condition=~Q(attempt_key=""), name="finishedcqdrun_key_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.attempt_key
+
+
+class VerifyAction(models.IntegerChoices):
+    """migration.ReportVerifiedRunRequest.Action."""
+
+    SUBMIT = 1
+    DRY_RUN_OK = 2
+    FAIL = 3
+
+
+class VerifiedCQDRun(CQDAttempt):
+    """ReportVerifiedRun: CQDaemon's verdict on a run cvsite manages. First report wins."""
+
+    run = models.OneToOneField(
+        Run, primary_key=True, on_delete=models.CASCADE, related_name="cqd_verified"
+    )
+    action = models.SmallIntegerField(choices=VerifyAction.choices)
+    final_message = models.TextField(blank=True)
+    update_time = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "verified CQDaemon run"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=VerifyAction.values), name="verifiedcqdrun_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=VerifyAction.FAIL) | ~Q(final_message=""),
+                name="verifiedcqdrun_fail_has_message",
+                violation_error_message="ACTION_FAIL needs a final message",
+            ),
+        ]
+        indexes = [models.Index(fields=["attempt_key"], name="verifiedcqdrun_attempt_key")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.get_action_display()}"
+
+
+class NetrcToken(models.Model):
+    """A legacy .netrc access token CQDaemon used for a Gerrit host, encrypted at rest."""
+
+    gerrit_host = models.CharField(max_length=255, unique=True)
+    encrypted_access_token = models.BinaryField(editable=False)
+    update_time = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "legacy netrc token"
+
+    def __str__(self) -> str:
+        return self.gerrit_host
+
+    @staticmethod
+    def _fernet():
+        from cryptography.fernet import Fernet, MultiFernet
+
+        try:
+            return MultiFernet([Fernet(key) for key in settings.NETRC_TOKEN_KEYS])
+        except ValueError as e:
+            raise ImproperlyConfigured(f"NETRC_TOKEN_KEYS holds an invalid Fernet key: {e}") from e
+
+    def set_access_token(self, token: str) -> None:
+        self.encrypted_access_token = self._fernet().encrypt(token.encode())
+
+    def access_token(self) -> str:
+        return self._fernet().decrypt(bytes(self.encrypted_access_token)).decode()
