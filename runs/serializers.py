@@ -1,0 +1,243 @@
+"""Run-side rows <-> messages (migration, bigquery, gerrit); the only place in runs/ that converts.
+
+Writing validates first and raises InvalidMessage naming the field, before any row is touched.
+Verbatim parts (bigquery.Attempt, gerrit.ChangeInfo) are stored as binary encodings next to the
+columns extracted from them, so fields cvsite does not know survive a round trip.
+
+Entry points:
+  change_snapshot_columns(info, ...) / change_info_from_row(row)   gerrit.ChangeInfo snapshots
+  attempt_columns(attempt, field) / attempt_from_row(row)          bigquery.Attempt
+  reported_run_columns(msg, field) / reported_run_from_row(row)    migration.ReportedRun
+  verified_run_row(run_id, msg) / verified_run_request_from_row(row)  ReportVerifiedRunRequest
+  run_cl_rows(run_id, position, msg, cl, run_clids) / run_cl_message(run_cl)   migration.RunCL
+"""
+
+from collections.abc import Collection
+
+from cvproto.bigquery import attempt_pb2 as bq_pb
+from cvproto.gerrit import gerrit_pb2
+from cvproto.migration import migration_pb2 as migration_pb
+from cvproto.times import to_datetime, to_timestamp
+from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
+from runs.models import CL, DepKind, RunCL, RunCLDep, VerifiedCQDRun, VerifyAction
+
+# Run modes that bigquery.Mode can express; other (project-defined) modes map to UNSPECIFIED.
+MODE_BY_NAME = {
+    name: number for name, number in bq_pb.Mode.items() if number != bq_pb.MODE_UNSPECIFIED
+}
+
+
+def mode_to_bigquery(mode: str) -> int:
+    return MODE_BY_NAME.get(mode, bq_pb.MODE_UNSPECIFIED)
+
+
+# gerrit.ChangeInfo snapshots -------------------------------------------------------------------
+
+
+def change_snapshot_columns(
+    info: gerrit_pb2.ChangeInfo,
+    *,
+    patchset: int,
+    min_equivalent_patchset: int,
+    files: Collection[str],
+    field: str = "info",
+) -> dict:
+    """Columns of runs.models.ChangeSnapshot for a Gerrit change at one patchset."""
+    if patchset < 1:
+        raise InvalidMessage(f"{field}.patchset", f"must be at least 1, got {patchset}")
+    if not 1 <= min_equivalent_patchset <= patchset:
+        raise InvalidMessage(
+            f"{field}.min_equivalent_patchset",
+            f"must be in 1..{patchset} (the patchset), got {min_equivalent_patchset}",
+        )
+    revision = info.revisions.get(info.current_revision) if info.current_revision else None
+    if revision is not None and revision.number != patchset:
+        raise InvalidMessage(
+            f"{field}.revisions[{info.current_revision}].number",
+            f"the current revision is patchset {revision.number}, not {patchset}",
+        )
+    return {
+        "patchset": patchset,
+        "min_equivalent_patchset": min_equivalent_patchset,
+        "external_update_time": to_datetime(info.updated) if info.HasField("updated") else None,
+        "gerrit_project": info.project,
+        "gerrit_ref": info.ref,
+        "owner_email": info.owner.email,
+        "current_revision": info.current_revision,
+        "change_status": info.status,
+        "info": info.SerializeToString(deterministic=True),
+        "files": list(files),
+    }
+
+
+def change_info_from_row(row) -> gerrit_pb2.ChangeInfo:
+    return gerrit_pb2.ChangeInfo.FromString(bytes(row.info))
+
+
+# bigquery.Attempt and what CQDaemon reported ---------------------------------------------------
+
+
+def attempt_columns(attempt: bq_pb.Attempt, field: str = "attempt") -> dict:
+    """Columns of runs.models.CQDAttempt; the attempt itself is kept verbatim."""
+    if not attempt.key:
+        raise InvalidMessage(f"{field}.key", "the attempt key must be set")
+    return {
+        "attempt_key": attempt.key,
+        "attempt_project": attempt.luci_project,
+        "attempt_status": attempt.status,
+        "attempt_substatus": attempt.substatus,
+        "attempt_start_time": (
+            to_datetime(attempt.start_time) if attempt.HasField("start_time") else None
+        ),
+        "attempt_end_time": to_datetime(attempt.end_time) if attempt.HasField("end_time") else None,
+        "attempt_config_group": attempt.config_group,
+        "attempt": attempt.SerializeToString(deterministic=True),
+    }
+
+
+def attempt_from_row(row) -> bq_pb.Attempt:
+    return bq_pb.Attempt.FromString(bytes(row.attempt))
+
+
+def reported_run_columns(msg: migration_pb.ReportedRun, field: str = "run") -> dict:
+    """Columns for a row holding a ReportedRun (ReportedRun, FinishedCQDRun)."""
+    if not msg.HasField("attempt"):
+        raise InvalidMessage(f"{field}.attempt", "must be set")
+    return {"reported_id": msg.id, **attempt_columns(msg.attempt, f"{field}.attempt")}
+
+
+def reported_run_from_row(row) -> migration_pb.ReportedRun:
+    return migration_pb.ReportedRun(id=row.reported_id, attempt=attempt_from_row(row))
+
+
+def verified_run_row(run_id: str, msg: migration_pb.ReportVerifiedRunRequest) -> VerifiedCQDRun:
+    """An unsaved VerifiedCQDRun for run `run_id`; `update_time` is the caller's to set."""
+    if msg.action not in VerifyAction.values:
+        raise InvalidMessage(
+            "action",
+            f"{enum_name(migration_pb.ReportVerifiedRunRequest.Action, msg.action)} is not "
+            "an action; use ACTION_SUBMIT, ACTION_DRY_RUN_OK or ACTION_FAIL",
+        )
+    if msg.action == VerifyAction.FAIL and not msg.final_message:
+        raise InvalidMessage("final_message", "ACTION_FAIL needs a final message")
+    if not msg.HasField("run") or not msg.run.HasField("attempt"):
+        raise InvalidMessage("run.attempt", "must be set")
+    if msg.run.id and msg.run.id != run_id:
+        raise InvalidMessage("run.id", f"names run {msg.run.id!r}, not {run_id!r}")
+    row = VerifiedCQDRun(
+        run_id=run_id,
+        action=msg.action,
+        final_message=msg.final_message,
+        **attempt_columns(msg.run.attempt, "run.attempt"),
+    )
+    rebuilt = verified_run_request_from_row(row)
+    if not msg.run.id:
+        rebuilt.run.ClearField("id")
+    ensure_stored_whole(msg, rebuilt, "request")
+    return row
+
+
+def verified_run_request_from_row(row: VerifiedCQDRun) -> migration_pb.ReportVerifiedRunRequest:
+    return migration_pb.ReportVerifiedRunRequest(
+        run=migration_pb.ReportedRun(id=row.run_id, attempt=attempt_from_row(row)),
+        action=row.action,
+        final_message=row.final_message,
+    )
+
+
+# migration.RunCL -------------------------------------------------------------------------------
+
+
+def run_cl_rows(
+    run_id: str,
+    position: int,
+    msg: migration_pb.RunCL,
+    cl: CL,
+    run_clids: Collection[int],
+    field: str = "cl",
+) -> tuple[RunCL, list[RunCLDep]]:
+    """Unsaved RunCL and RunCLDep rows for `msg`, whose CL is `cl`, in a run of `run_clids`."""
+    gc = msg.gc
+    if msg.id != cl.id:
+        raise InvalidMessage(f"{field}.id", f"is {msg.id}, but the CL {cl} has CLID {cl.id}")
+    if (gc.host, gc.change) != (cl.host, cl.change):
+        raise InvalidMessage(
+            f"{field}.gc", f"names {gc.host}/{gc.change}, but CL {cl.id} is {cl.host}/{cl.change}"
+        )
+    if gc.mode not in MODE_BY_NAME.values():
+        raise InvalidMessage(
+            f"{field}.gc.mode", f"{enum_name(bq_pb.Mode, gc.mode)} is not a trigger mode"
+        )
+    if not msg.HasField("trigger") or not msg.trigger.HasField("time"):
+        raise InvalidMessage(f"{field}.trigger.time", "a run CL needs a trigger time")
+    if gc.trigger_time != msg.trigger.time:
+        raise InvalidMessage(f"{field}.gc.trigger_time", "must equal trigger.time")
+    if msg.info.project and msg.info.project != gc.project:
+        raise InvalidMessage(
+            f"{field}.info.project", f"is {msg.info.project!r}, but gc.project is {gc.project!r}"
+        )
+    run_cl = RunCL(
+        run_id=run_id,
+        cl=cl,
+        position=position,
+        trigger_time=to_datetime(msg.trigger.time),
+        trigger_mode=bq_pb.Mode.Name(gc.mode),
+        trigger_account_id=msg.trigger.account_id,
+        trigger_email=msg.trigger.email,
+        **change_snapshot_columns(
+            msg.info,
+            patchset=gc.patchset,
+            min_equivalent_patchset=gc.earliest_equivalent_patchset,
+            files=msg.files,
+            field=f"{field}.gc",
+        ),
+    )
+    run_cl.gerrit_project = gc.project
+    deps = []
+    for i, dep in enumerate(msg.deps):
+        if dep.id == cl.id or dep.id not in run_clids:
+            raise InvalidMessage(
+                f"{field}.deps[{i}].id", f"CL {dep.id} is not another CL of this run"
+            )
+        deps.append(
+            RunCLDep(
+                run_cl=run_cl,
+                depends_on_id=dep.id,
+                kind=DepKind.HARD if dep.hard else DepKind.SOFT,
+                position=i,
+            )
+        )
+    if len({d.depends_on_id for d in deps}) != len(deps):
+        raise InvalidMessage(f"{field}.deps", "lists a CL twice")
+    ensure_stored_whole(msg, run_cl_message(run_cl, deps), field)
+    return run_cl, deps
+
+
+def run_cl_message(run_cl: RunCL, deps: list[RunCLDep] | None = None) -> migration_pb.RunCL:
+    """migration.RunCL of a stored RunCL; pass `deps` or prefetch `deps` and `cl`."""
+    cl = run_cl.cl
+    trigger_time = to_timestamp(run_cl.trigger_time)
+    if deps is None:
+        deps = run_cl.deps.all()
+    return migration_pb.RunCL(
+        id=cl.id,
+        gc=bq_pb.GerritChange(
+            host=cl.host,
+            project=run_cl.gerrit_project,
+            change=cl.change,
+            patchset=run_cl.patchset,
+            earliest_equivalent_patchset=run_cl.min_equivalent_patchset,
+            trigger_time=trigger_time,
+            mode=mode_to_bigquery(run_cl.trigger_mode),
+        ),
+        info=change_info_from_row(run_cl),
+        files=run_cl.files,
+        trigger=migration_pb.RunCL.Trigger(
+            time=trigger_time,
+            account_id=run_cl.trigger_account_id,
+            email=run_cl.trigger_email,
+        ),
+        deps=[
+            migration_pb.RunCL.Dep(id=d.depends_on_id, hard=d.kind == DepKind.HARD) for d in deps
+        ],
+    )
