@@ -17,11 +17,18 @@ def to_datetime(ts: Timestamp) -> datetime:
 
 
 def to_timestamp(dt: datetime) -> Timestamp:
+    ts = Timestamp()
+    write_timestamp(ts, dt)
+    return ts
+
+
+def write_timestamp(ts: Timestamp, dt: datetime) -> None:
+    """Sets `ts` (e.g. a message's own field, saving a copy) to the aware datetime `dt`."""
     if dt.tzinfo is None:
         raise ValueError(f"naive datetime {dt.isoformat()} has no timezone; times are UTC-aware")
     delta = dt - EPOCH
-    seconds = delta.days * 86400 + delta.seconds
-    return Timestamp(seconds=seconds, nanos=delta.microseconds * 1000)
+    ts.seconds = delta.days * 86400 + delta.seconds
+    ts.nanos = delta.microseconds * 1000
 
 
 def truncated_to_micros(msg: Message) -> Message:

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from cvproto.buildbucket.v2 import builder_common_pb2
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
-from cvproto.times import to_datetime, to_timestamp
+from cvproto.times import to_datetime, to_timestamp, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
 from tryjobs.models import (
     RETRY_CONFIG_FIELDS,
@@ -102,35 +101,34 @@ def definition_columns(msg: Definition, field: str = "definition") -> dict:
             f"{field}.equivalent_to",
             "may only name a builder: no flags and no nested equivalent_to",
         )
-    ensure_stored_whole(msg, _definition_from_columns(columns), field)
+    ensure_stored_whole(msg, _write_definition(Definition(), columns), field)
     return columns
 
 
-def _definition_from_columns(c: dict) -> Definition:
-    msg = Definition(
-        buildbucket=Definition.Buildbucket(
-            host=c["buildbucket_host"],
-            builder=builder_common_pb2.BuilderID(
-                project=c["builder_project"], bucket=c["builder_bucket"], builder=c["builder_name"]
-            ),
-        ),
-        disable_reuse=c["disable_reuse"],
-        skip_stale_check=c["skip_stale_check"],
-        critical=c["critical"],
-        optional=c["optional"],
-        result_visibility=c["result_visibility"],
-        experiments=c["experiments"],
-    )
+def _write_definition(msg: Definition, c: dict) -> Definition:
+    """Fills an empty Definition from DefinitionColumns values (in place: no copies)."""
+    bb = msg.buildbucket
+    bb.host = c["buildbucket_host"]
+    bb.builder.project = c["builder_project"]
+    bb.builder.bucket = c["builder_bucket"]
+    bb.builder.builder = c["builder_name"]
     if c["equivalent_name"]:
-        msg.equivalent_to.buildbucket.host = c["equivalent_host"]
-        msg.equivalent_to.buildbucket.builder.project = c["equivalent_project"]
-        msg.equivalent_to.buildbucket.builder.bucket = c["equivalent_bucket"]
-        msg.equivalent_to.buildbucket.builder.builder = c["equivalent_name"]
+        equivalent = msg.equivalent_to.buildbucket
+        equivalent.host = c["equivalent_host"]
+        equivalent.builder.project = c["equivalent_project"]
+        equivalent.builder.bucket = c["equivalent_bucket"]
+        equivalent.builder.builder = c["equivalent_name"]
+    msg.disable_reuse = c["disable_reuse"]
+    msg.skip_stale_check = c["skip_stale_check"]
+    msg.critical = c["critical"]
+    msg.optional = c["optional"]
+    msg.result_visibility = c["result_visibility"]
+    msg.experiments.extend(c["experiments"])
     return msg
 
 
 def definition_from_row(row) -> Definition:
-    return _definition_from_columns(row.__dict__)
+    return _write_definition(Definition(), row.__dict__)
 
 
 # Result ----------------------------------------------------------------------------------------
@@ -180,15 +178,13 @@ def result_columns(msg: Result | None, field: str = "result") -> dict:
     return columns
 
 
-def result_from_row(row) -> Result | None:
-    c = row.__dict__
-    if c["result_status"] is None:
-        return None
-    msg = Result(status=c["result_status"])
+def _write_result(msg: Result, c: dict) -> None:
+    """Fills an empty Result from ResultColumns values whose result_status is set."""
+    msg.status = c["result_status"]
     if c["result_create_time"] is not None:
-        msg.create_time.CopyFrom(to_timestamp(c["result_create_time"]))
+        write_timestamp(msg.create_time, c["result_create_time"])
     if c["result_update_time"] is not None:
-        msg.update_time.CopyFrom(to_timestamp(c["result_update_time"]))
+        write_timestamp(msg.update_time, c["result_update_time"])
     if c["result_output"] is not None:
         msg.output.ParseFromString(bytes(c["result_output"]))
     if c["build_id"] is not None:
@@ -202,6 +198,13 @@ def result_from_row(row) -> Result | None:
             bb.builder.builder = c["build_builder_name"]
         if c["build_infra"] is not None:
             bb.infra.ParseFromString(bytes(c["build_infra"]))
+
+
+def result_from_row(row) -> Result | None:
+    if row.result_status is None:
+        return None
+    msg = Result()
+    _write_result(msg, row.__dict__)
     return msg
 
 
@@ -268,16 +271,19 @@ def attempt_row(msg: State.Execution.Attempt, field: str = "attempt") -> Executi
     )
 
 
+def _write_attempt(msg: State.Execution.Attempt, row: ExecutionAttempt) -> None:
+    c = row.__dict__
+    msg.tryjob_id = c["tryjob_id"]
+    msg.external_id = c["external_id"] or ""
+    msg.status = c["status"]
+    msg.reused = c["reused"]
+    if c["result_status"] is not None:
+        _write_result(msg.result, c)
+
+
 def attempt_from_row(row: ExecutionAttempt) -> State.Execution.Attempt:
-    msg = State.Execution.Attempt(
-        tryjob_id=row.tryjob_id,
-        external_id=row.external_id or "",
-        status=row.status,
-        reused=row.reused,
-    )
-    result = result_from_row(row)
-    if result is not None:
-        msg.result.CopyFrom(result)
+    msg = State.Execution.Attempt()
+    _write_attempt(msg, row)
     return msg
 
 
@@ -373,28 +379,20 @@ def execution_state_from_rows(rows: ExecutionStateRows) -> State:
                 )
             )
         for execution, attempts in zip(rows.executions, rows.attempts, strict=True):
-            requirement.definitions.append(definition_from_row(execution))
-            msg.executions.append(
-                State.Execution(
-                    used_quota=execution.used_quota,
-                    attempts=[attempt_from_row(a) for a in attempts],
-                )
-            )
+            _write_definition(requirement.definitions.add(), execution.__dict__)
+            execution_msg = msg.executions.add(used_quota=execution.used_quota)
+            for attempt in attempts:
+                _write_attempt(execution_msg.attempts.add(), attempt)
     if state.has_failures:
         failures = msg.failures
         failures.SetInParent()
         for failure in rows.launch_failures:
-            failures.launch_failures.append(
-                State.Failures.LaunchFailure(
-                    definition=definition_from_row(failure), reason=failure.reason
-                )
-            )
+            launch_failure = failures.launch_failures.add(reason=failure.reason)
+            _write_definition(launch_failure.definition, failure.__dict__)
         for unsuccessful in rows.unsuccessful_results:
-            failures.unsuccessful_results.append(
-                State.Failures.UnsuccessfulResult(tryjob_id=unsuccessful.tryjob_id)
-            )
+            failures.unsuccessful_results.add(tryjob_id=unsuccessful.tryjob_id)
     if state.end_time is not None:
-        msg.end_time.CopyFrom(to_timestamp(state.end_time))
+        write_timestamp(msg.end_time, state.end_time)
     return msg
 
 
