@@ -9,7 +9,8 @@ between rows and messages.
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 
 from runs.ids import RunID
 
@@ -166,6 +167,12 @@ class Run(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(project="") & ~Q(mode=""), name="run_project_and_mode_set"
+            ),
+            models.CheckConstraint(
+                condition=Q(id__startswith=Concat(F("project"), Value("/")))
+                & Q(id__endswith=Concat(Value("-"), F("cqd_attempt_key"))),
+                name="run_id_matches_project_and_attempt_key",
+                violation_error_message="the run ID must be <project>/...-<attempt key>",
             ),
         ]
 
@@ -351,6 +358,7 @@ class VerifiedCQDRun(CQDAttempt):
             models.CheckConstraint(
                 condition=Q(action__in=VerifyAction.values), name="verifiedcqdrun_action_valid"
             ),
+            models.CheckConstraint(condition=~Q(attempt_key=""), name="verifiedcqdrun_key_set"),
             models.CheckConstraint(
                 condition=~Q(action=VerifyAction.FAIL) | ~Q(final_message=""),
                 name="verifiedcqdrun_fail_has_message",

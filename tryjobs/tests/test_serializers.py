@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import truncated_to_micros
+from cvproto.validation import InvalidMessage
 from runs.tests.factories import make_run
 from tryjobs import serializers
 from tryjobs.models import ExecutionLogEntry, Tryjob
-from cvproto.validation import InvalidMessage
 from tryjobs.tests import strategies
 
 db_examples = settings(
@@ -56,7 +56,10 @@ def test_result_times_keep_microseconds_and_drop_nanoseconds():
     [
         (lambda d: d.ClearField("buildbucket"), "definition"),
         (lambda d: d.buildbucket.ClearField("host"), "definition.buildbucket.host"),
-        (lambda d: d.buildbucket.builder.ClearField("bucket"), "definition.buildbucket.builder.bucket"),
+        (
+            lambda d: d.buildbucket.builder.ClearField("bucket"),
+            "definition.buildbucket.builder.bucket",
+        ),
         (lambda d: setattr(d, "result_visibility", 7), "definition.result_visibility"),
         (lambda d: d.equivalent_to.SetInParent(), "definition.equivalent_to"),
         (
