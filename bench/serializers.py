@@ -17,13 +17,14 @@ from tryjobs import serializers
 EXECUTIONS = 20
 ATTEMPTS = 3
 GOAL = 0.5
+BUILDBUCKET = "cr-buildbucket.appspot.com"
 
 
 def in_memory_values() -> list[dict]:
     """The state as plain Python values, as a caller holding no rows would have it."""
     return [
         {
-            "host": "cr-buildbucket.appspot.com",
+            "host": BUILDBUCKET,
             "builder": ("chromium", "try", f"builder-{i}"),
             "equivalent": ("chromium", "try", f"builder-{i}-eq") if i % 2 else None,
             "critical": i % 3 != 0,
@@ -32,10 +33,12 @@ def in_memory_values() -> list[dict]:
             "attempts": [
                 {
                     "tryjob_id": i * 10 + j + 1,
-                    "external_id": f"buildbucket/cr-buildbucket.appspot.com/{8800000000 + i * 10 + j}",
+                    "external_id": f"buildbucket/{BUILDBUCKET}/{8800000000 + i * 10 + j}",
                     "status": tryjob_pb.ENDED if j < ATTEMPTS - 1 else tryjob_pb.TRIGGERED,
                     "result_status": (
-                        tryjob_pb.Result.FAILED_TRANSIENTLY if j < ATTEMPTS - 1 else tryjob_pb.Result.UNKNOWN
+                        tryjob_pb.Result.FAILED_TRANSIENTLY
+                        if j < ATTEMPTS - 1
+                        else tryjob_pb.Result.UNKNOWN
                     ),
                     "create_time": 1_700_000_000 + i * 60 + j,
                     "build_id": 8800000000 + i * 10 + j,

@@ -21,8 +21,11 @@ def enum_name(enum_type, number: int) -> str:
 
 
 def ensure_stored_whole(original: Message, rebuilt: Message, field: str) -> None:
-    """Refuses `original` unless the rows rebuild it, up to time precision (microseconds)."""
-    if rebuilt != truncated_to_micros(original):
+    """Refuses `original` unless the rows rebuild it, up to time precision (microseconds).
+
+    Both sides are truncated: verbatim parts of `rebuilt` keep their nanoseconds.
+    """
+    if truncated_to_micros(rebuilt) != truncated_to_micros(original):
         raise InvalidMessage(
             field, "carries fields cvsite cannot store (unknown fields or unsupported content)"
         )

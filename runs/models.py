@@ -192,7 +192,7 @@ class Run(models.Model):
             raise ValidationError({"id": str(e)}) from e
         if run_id.project != self.project:
             raise ValidationError(
-                {"project": f"project {self.project!r} differs from the run ID's {run_id.project!r}"}
+                {"project": f"{self.project!r} differs from the run ID's {run_id.project!r}"}
             )
         if run_id.attempt_key != self.cqd_attempt_key:
             raise ValidationError(
@@ -299,9 +299,13 @@ class ReportedRunsSnapshot(models.Model):
 class ReportedRun(CQDAttempt):
     """One run in a ReportRuns snapshot."""
 
-    snapshot = models.ForeignKey(ReportedRunsSnapshot, on_delete=models.CASCADE, related_name="runs")
+    snapshot = models.ForeignKey(
+        ReportedRunsSnapshot, on_delete=models.CASCADE, related_name="runs"
+    )
     position = models.PositiveIntegerField()
-    reported_id = models.CharField(max_length=255, blank=True, help_text="CV run ID, if CQD knew it.")
+    reported_id = models.CharField(
+        max_length=255, blank=True, help_text="CV run ID, if CQD knew it."
+    )
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="cqd_reports"
     )

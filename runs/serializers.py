@@ -14,12 +14,55 @@ Entry points:
 
 from collections.abc import Collection
 
+from django.db.backends.base.operations import BaseDatabaseOperations
+
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime, to_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
-from runs.models import CL, DepKind, RunCL, RunCLDep, VerifiedCQDRun, VerifyAction
+from runs.models import (
+    CL,
+    DepKind,
+    FinishedCQDRun,
+    RunCL,
+    RunCLDep,
+    VerifiedCQDRun,
+    VerifyAction,
+)
+
+
+def check_columns_fit(model, values: dict, field: str) -> None:
+    """Refuses values the database would reject: too long, NUL characters, integer overflow.
+
+    PostgreSQL and SQLite differ here (SQLite stores anything), so the rule is checked in
+    Python, the same for both, and named for the client instead of failing as a 500.
+    """
+    for name, value in values.items():
+        column = model._meta.get_field(name)
+        if isinstance(value, str):
+            if column.max_length is not None and len(value) > column.max_length:
+                raise InvalidMessage(
+                    f"{field}.{name}",
+                    f"is {len(value)} characters long; at most {column.max_length} are stored",
+                )
+            if "\x00" in value:
+                raise InvalidMessage(f"{field}.{name}", "contains a NUL character")
+        elif isinstance(value, list):
+            if any("\x00" in item for item in value if isinstance(item, str)):
+                raise InvalidMessage(f"{field}.{name}", "contains a NUL character")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            low, high = BaseDatabaseOperations.integer_field_ranges.get(
+                column.get_internal_type(), (None, None)
+            )
+            if low is not None and not low <= value <= high:
+                raise InvalidMessage(f"{field}.{name}", f"{value} is outside {low}..{high}")
+
+
+def check_row_fits(row, field: str) -> None:
+    values = {f.name: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    check_columns_fit(type(row), {k: v for k, v in values.items() if v is not None}, field)
+
 
 # Run modes that bigquery.Mode can express; other (project-defined) modes map to UNSPECIFIED.
 MODE_BY_NAME = {
@@ -41,13 +84,21 @@ def change_snapshot_columns(
     min_equivalent_patchset: int,
     files: Collection[str],
     field: str = "info",
+    patchset_field: str | None = None,
+    min_equivalent_field: str | None = None,
 ) -> dict:
-    """Columns of runs.models.ChangeSnapshot for a Gerrit change at one patchset."""
+    """Columns of runs.models.ChangeSnapshot for a Gerrit change at one patchset.
+
+    `field` names `info` in errors; the patchset arguments are named `<field>.patchset` and
+    `<field>.min_equivalent_patchset` unless the caller took them from elsewhere and says where.
+    """
     if patchset < 1:
-        raise InvalidMessage(f"{field}.patchset", f"must be at least 1, got {patchset}")
+        raise InvalidMessage(
+            patchset_field or f"{field}.patchset", f"must be at least 1, got {patchset}"
+        )
     if not 1 <= min_equivalent_patchset <= patchset:
         raise InvalidMessage(
-            f"{field}.min_equivalent_patchset",
+            min_equivalent_field or f"{field}.min_equivalent_patchset",
             f"must be in 1..{patchset} (the patchset), got {min_equivalent_patchset}",
         )
     revision = info.revisions.get(info.current_revision) if info.current_revision else None
@@ -81,7 +132,7 @@ def attempt_columns(attempt: bq_pb.Attempt, field: str = "attempt") -> dict:
     """Columns of runs.models.CQDAttempt; the attempt itself is kept verbatim."""
     if not attempt.key:
         raise InvalidMessage(f"{field}.key", "the attempt key must be set")
-    return {
+    columns = {
         "attempt_key": attempt.key,
         "attempt_project": attempt.luci_project,
         "attempt_status": attempt.status,
@@ -93,6 +144,8 @@ def attempt_columns(attempt: bq_pb.Attempt, field: str = "attempt") -> dict:
         "attempt_config_group": attempt.config_group,
         "attempt": attempt.SerializeToString(deterministic=True),
     }
+    check_columns_fit(FinishedCQDRun, columns, field)
+    return columns
 
 
 def attempt_from_row(row) -> bq_pb.Attempt:
@@ -103,6 +156,7 @@ def reported_run_columns(msg: migration_pb.ReportedRun, field: str = "run") -> d
     """Columns for a row holding a ReportedRun (ReportedRun, FinishedCQDRun)."""
     if not msg.HasField("attempt"):
         raise InvalidMessage(f"{field}.attempt", "must be set")
+    ensure_stored_whole(msg, migration_pb.ReportedRun(id=msg.id, attempt=msg.attempt), field)
     return {"reported_id": msg.id, **attempt_columns(msg.attempt, f"{field}.attempt")}
 
 
@@ -134,6 +188,7 @@ def verified_run_row(run_id: str, msg: migration_pb.ReportVerifiedRunRequest) ->
     if not msg.run.id:
         rebuilt.run.ClearField("id")
     ensure_stored_whole(msg, rebuilt, "request")
+    check_row_fits(row, "request")
     return row
 
 
@@ -170,8 +225,8 @@ def run_cl_rows(
         )
     if not msg.HasField("trigger") or not msg.trigger.HasField("time"):
         raise InvalidMessage(f"{field}.trigger.time", "a run CL needs a trigger time")
-    if gc.trigger_time != msg.trigger.time:
-        raise InvalidMessage(f"{field}.gc.trigger_time", "must equal trigger.time")
+    if gc.HasField("trigger_time") and gc.trigger_time != msg.trigger.time:
+        raise InvalidMessage(f"{field}.gc.trigger_time", "must be unset or equal trigger.time")
     if msg.info.project and msg.info.project != gc.project:
         raise InvalidMessage(
             f"{field}.info.project", f"is {msg.info.project!r}, but gc.project is {gc.project!r}"
@@ -189,7 +244,9 @@ def run_cl_rows(
             patchset=gc.patchset,
             min_equivalent_patchset=gc.earliest_equivalent_patchset,
             files=msg.files,
-            field=f"{field}.gc",
+            field=f"{field}.info",
+            patchset_field=f"{field}.gc.patchset",
+            min_equivalent_field=f"{field}.gc.earliest_equivalent_patchset",
         ),
     )
     run_cl.gerrit_project = gc.project
@@ -209,12 +266,24 @@ def run_cl_rows(
         )
     if len({d.depends_on_id for d in deps}) != len(deps):
         raise InvalidMessage(f"{field}.deps", "lists a CL twice")
-    ensure_stored_whole(msg, run_cl_message(run_cl, deps), field)
+    # Served as upstream did: gc.trigger_time unset (it is trigger.time, checked above) and an
+    # empty info omitted.
+    served = type(msg)()
+    served.CopyFrom(msg)
+    served.gc.ClearField("trigger_time")
+    if not msg.info.ByteSize():
+        served.ClearField("info")
+    ensure_stored_whole(served, run_cl_message(run_cl, deps), field)
+    check_row_fits(run_cl, field)
     return run_cl, deps
 
 
 def run_cl_message(run_cl: RunCL, deps: list[RunCLDep] | None = None) -> migration_pb.RunCL:
-    """migration.RunCL of a stored RunCL; pass `deps` or prefetch `deps` and `cl`."""
+    """migration.RunCL of a stored RunCL; pass `deps` or prefetch `deps` and `cl`.
+
+    Like upstream's FetchActiveRuns, gc.trigger_time and gc.submit_status stay unset (the
+    trigger time is in `trigger`), and so does info when nothing is known of the change.
+    """
     cl = run_cl.cl
     trigger_time = to_timestamp(run_cl.trigger_time)
     if deps is None:
@@ -227,10 +296,9 @@ def run_cl_message(run_cl: RunCL, deps: list[RunCLDep] | None = None) -> migrati
             change=cl.change,
             patchset=run_cl.patchset,
             earliest_equivalent_patchset=run_cl.min_equivalent_patchset,
-            trigger_time=trigger_time,
             mode=mode_to_bigquery(run_cl.trigger_mode),
         ),
-        info=change_info_from_row(run_cl),
+        info=change_info_from_row(run_cl) if run_cl.info else None,
         files=run_cl.files,
         trigger=migration_pb.RunCL.Trigger(
             time=trigger_time,

@@ -88,9 +88,9 @@ class DefinitionColumns(models.Model):
 
     @classmethod
     def definition_constraints(cls, prefix: str) -> list[models.BaseConstraint]:
-        main_set = (
-            ~Q(buildbucket_host="") & ~Q(builder_project="") & ~Q(builder_bucket="")
-        ) & ~Q(builder_name="")
+        main_set = (~Q(buildbucket_host="") & ~Q(builder_project="") & ~Q(builder_bucket="")) & ~Q(
+            builder_name=""
+        )
         equivalent_all = (
             ~Q(equivalent_host="") & ~Q(equivalent_project="") & ~Q(equivalent_bucket="")
         ) & ~Q(equivalent_name="")
@@ -358,7 +358,7 @@ class ExecutionState(models.Model):
                 condition=(Q(status=ExecutionStatus.RUNNING) & Q(end_time__isnull=True))
                 | (~Q(status=ExecutionStatus.RUNNING) & Q(end_time__isnull=False)),
                 name="executionstate_end_time_iff_terminal",
-                violation_error_message="a terminal state needs an end time; a running one has none",
+                violation_error_message="a terminal state has an end time, a running one none",
             ),
             models.CheckConstraint(
                 condition=~Q(status=ExecutionStatus.FAILED) | Q(has_failures=True),

@@ -23,6 +23,7 @@ from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime, to_timestamp, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
+from runs.serializers import check_columns_fit, check_row_fits
 from tryjobs.models import (
     RETRY_CONFIG_FIELDS,
     Execution,
@@ -33,6 +34,7 @@ from tryjobs.models import (
     LaunchFailure,
     LogKind,
     ResultStatus,
+    Tryjob,
     TryjobStatus,
     UnsuccessfulResult,
 )
@@ -246,12 +248,14 @@ def tryjob_columns(
 ) -> dict:
     """Columns of a Tryjob row for its definition, status, external ID and result."""
     check_tryjob_status(status, external_id, result, field)
-    return {
+    columns = {
         "status": status,
         "external_id": external_id or None,
         **definition_columns(definition, f"{field}.definition"),
         **result_columns(result, f"{field}.result"),
     }
+    check_columns_fit(Tryjob, {k: v for k, v in columns.items() if v is not None}, field)
+    return columns
 
 
 # ExecutionState --------------------------------------------------------------------------------
@@ -260,7 +264,7 @@ def tryjob_columns(
 def attempt_row(msg: State.Execution.Attempt, field: str = "attempt") -> ExecutionAttempt:
     result = msg.result if msg.HasField("result") else None
     if msg.tryjob_id <= 0:
-        raise InvalidMessage(f"{field}.tryjob_id", f"must be a tryjob ID (> 0), got {msg.tryjob_id}")
+        raise InvalidMessage(f"{field}.tryjob_id", f"must be a tryjob ID, got {msg.tryjob_id}")
     check_tryjob_status(msg.status, msg.external_id, result, field)
     return ExecutionAttempt(
         tryjob_id=msg.tryjob_id,
@@ -350,19 +354,30 @@ def execution_state_rows(run_id: str, msg: State) -> ExecutionStateRows:
             LaunchFailure(
                 position=i,
                 reason=failure.reason,
-                **definition_columns(failure.definition, f"failures.launch_failures[{i}].definition"),
+                **definition_columns(
+                    failure.definition, f"failures.launch_failures[{i}].definition"
+                ),
             )
         )
     for i, unsuccessful in enumerate(msg.failures.unsuccessful_results):
         if unsuccessful.tryjob_id <= 0:
             raise InvalidMessage(
                 f"failures.unsuccessful_results[{i}].tryjob_id",
-                f"must be a tryjob ID (> 0), got {unsuccessful.tryjob_id}",
+                f"must be a tryjob ID, got {unsuccessful.tryjob_id}",
             )
         rows.unsuccessful_results.append(
             UnsuccessfulResult(position=i, tryjob_id=unsuccessful.tryjob_id)
         )
     ensure_stored_whole(msg, execution_state_from_rows(rows), "execution state")
+    check_row_fits(rows.state, "execution state")
+    for i, execution in enumerate(rows.executions):
+        check_row_fits(execution, f"executions[{i}]")
+        for j, attempt in enumerate(rows.attempts[i]):
+            check_row_fits(attempt, f"executions[{i}].attempts[{j}]")
+    for i, failure in enumerate(rows.launch_failures):
+        check_row_fits(failure, f"failures.launch_failures[{i}]")
+    for i, unsuccessful in enumerate(rows.unsuccessful_results):
+        check_row_fits(unsuccessful, f"failures.unsuccessful_results[{i}]")
     return rows
 
 
@@ -472,13 +487,15 @@ def log_entry_row(
     stripped.ClearField(kind)
     if stripped.ByteSize():
         raise InvalidMessage(field, "carries unknown fields cvsite cannot store")
-    return ExecutionLogEntry(
+    row = ExecutionLogEntry(
         run_id=run_id,
         state_version=state_version,
         time=to_datetime(msg.time),
         kind=LogKind(kind),
         detail=getattr(msg, kind).SerializeToString(deterministic=True),
     )
+    check_row_fits(row, field)
+    return row
 
 
 def log_entry_from_row(row: ExecutionLogEntry) -> LogEntry:
@@ -491,4 +508,3 @@ def log_entry_from_row(row: ExecutionLogEntry) -> LogEntry:
 
 def log_entries_from_rows(rows: Iterable[ExecutionLogEntry]) -> tryjob_pb.ExecutionLogEntries:
     return tryjob_pb.ExecutionLogEntries(entries=[log_entry_from_row(r) for r in rows])
-

@@ -1,15 +1,18 @@
 """Hypothesis strategies for valid cv.internal.tryjob messages (what cvsite accepts)."""
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import strategies as st
 
 from cvproto.buildbucket.v2 import build_pb2, builder_common_pb2
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
-from google.protobuf.timestamp_pb2 import Timestamp
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=20)
-free_text = st.text(max_size=40)
+# Text the databases store: PostgreSQL refuses NUL characters.
+free_text = st.text(
+    st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40
+)
 int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 positive_ids = st.integers(min_value=1, max_value=2**63 - 1)
 
@@ -91,9 +94,7 @@ def results(draw, status=None):
 
 
 def external_ids():
-    return st.builds(
-        lambda host, build: f"buildbucket/{host}/{build}", names, positive_ids
-    )
+    return st.builds(lambda host, build: f"buildbucket/{host}/{build}", names, positive_ids)
 
 
 @st.composite
@@ -180,9 +181,7 @@ def tryjob_snapshots(draw):
 def log_entries(draw):
     Entry = tryjob_pb.ExecutionLogEntry
     msg = Entry(time=draw(timestamps))
-    kind = draw(
-        st.sampled_from([f.name for f in Entry.DESCRIPTOR.oneofs_by_name["kind"].fields])
-    )
+    kind = draw(st.sampled_from([f.name for f in Entry.DESCRIPTOR.oneofs_by_name["kind"].fields]))
     snapshots = st.lists(tryjob_snapshots(), max_size=2)
     if kind == "requirement_changed":
         msg.requirement_changed.SetInParent()

@@ -66,7 +66,7 @@ MSG_FINAL_RESULT = "an ENDED tryjob needs a result whose status is not UNKNOWN"
 MSG_NO_RESULT = "a PENDING, CANCELLED or UNTRIGGERED tryjob has no result"
 MSG_BUILDER_SET = "a definition needs a Buildbucket host and builder"
 MSG_EQUIVALENT_WHOLE = "an equivalent builder needs host, project, bucket, name"
-MSG_END_TIME = "a terminal state needs an end time; a running one has none"
+MSG_END_TIME = "a terminal state has an end time, a running one none"
 MSG_FAILED_FAILURES = "a FAILED execution state must say why (failures)"
 
 

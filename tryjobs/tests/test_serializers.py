@@ -247,3 +247,32 @@ def test_invalid_log_entries_are_refused(build, message):
     build(msg)
     with pytest.raises(InvalidMessage, match=message):
         serializers.log_entry_row("p/1", 1, msg)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda s: setattr(s.executions[0].attempts[0], "external_id", "b/" + "x" * 400),
+            r"executions\[0\].attempts\[0\].external_id: is 402 characters long; at most 300",
+        ),
+        (
+            lambda s: setattr(s.failures.launch_failures[0], "reason", "bad\x00reason"),
+            r"failures.launch_failures\[0\].reason: contains a NUL character",
+        ),
+        (
+            lambda s: s.requirement.definitions[1].experiments.append("exp\x00"),
+            r"executions\[1\].experiments: contains a NUL character",
+        ),
+    ],
+)
+def test_what_the_database_cannot_hold_is_refused_by_name(mutate, message):
+    msg = wide_state(2, 1)
+    mutate(msg)
+    with pytest.raises(InvalidMessage, match=message):
+        serializers.execution_state_rows("p/1", msg)
+
+
+def test_an_oversized_tryjob_column_is_refused_by_name():
+    with pytest.raises(InvalidMessage, match=r"tryjob.builder_name: is 300 characters long"):
+        serializers.tryjob_columns(definition=definition("b" * 300), status=tryjob_pb.PENDING)
