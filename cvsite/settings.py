@@ -150,3 +150,28 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- Gerrit (gerrit/) ------------------------------------------------------------------------
+# How cvsite talks to Gerrit hosts (gerrit.client.client_for_host). From the environment:
+#   GERRIT_AUTH             JSON object mapping a Gerrit host to "login:password" (a Gerrit HTTP
+#                           password), e.g. {"chromium-review.googlesource.com": "cq:secret"}.
+#                           First choice for that host. Default: none. The name contains AUTH
+#                           so Django's error reports redact it.
+#   GERRIT_NETRC_FILE       path to a netrc-format file ("machine <host> login <l> password
+#                           <p>"), read on each client creation, for hosts not in GERRIT_AUTH.
+#                           Default: none.
+#   GERRIT_TIMEOUT_SECONDS  connect and read timeout of each request (each separately);
+#                           default 30.
+#   GERRIT_URL_OVERRIDES    JSON object mapping a host to the base URL to use instead of
+#                           https://<host> (proxies, staging, local fakes), e.g.
+#                           {"chromium-review.googlesource.com": "http://127.0.0.1:8081"}.
+#                           Credentials for the host are sent there. Default: none.
+# A host in neither GERRIT_AUTH nor GERRIT_NETRC_FILE uses the netrc token CQDaemon reported for
+# it (ReportUsedNetrc, runs.models.NetrcToken); with none of these, requests are anonymous.
+from gerrit import conf as _gerrit_conf  # noqa: E402
+
+GERRIT_AUTH = _gerrit_conf.parse_auth(os.environ.get("GERRIT_AUTH", ""))
+GERRIT_NETRC_FILE = os.environ.get("GERRIT_NETRC_FILE", "") or None
+GERRIT_TIMEOUT_SECONDS = _gerrit_conf.parse_timeout(os.environ.get("GERRIT_TIMEOUT_SECONDS", ""))
+GERRIT_URL_OVERRIDES = _gerrit_conf.parse_url_overrides(os.environ.get("GERRIT_URL_OVERRIDES", ""))
+# --- end Gerrit ------------------------------------------------------------------------------
