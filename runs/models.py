@@ -146,6 +146,10 @@ class Run(models.Model):
     finalized_by_cqd = models.BooleanField(
         default=False, help_text="CQDaemon, not cvsite, decided the final status."
     )
+    end_reason = models.TextField(blank=True, help_text="Why the run ended as it did.")
+    delay_cancel_until = models.DateTimeField(
+        null=True, blank=True, help_text="A pending cancellation waits for CQDaemon until then."
+    )
     eversion = models.PositiveIntegerField(default=1, help_text="Bumped on every change.")
 
     class Meta:
@@ -200,6 +204,73 @@ class Run(models.Model):
             )
 
 
+class RunEventKind(models.TextChoices):
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    CQD_VERIFIED = "cqd_verified"
+    CQD_FINISHED = "cqd_finished"
+    GERRIT_MESSAGE_POSTED = "gerrit_message_posted"
+    CL_SUBMITTED = "cl_submitted"
+    SIDE_EFFECT_FAILED = "side_effect_failed"
+
+
+class RunEvent(models.Model):
+    """Something that happened to a run: who did what, and when. Never changed afterwards."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    time = models.DateTimeField()
+    actor = models.CharField(max_length=255, help_text="The API caller, task or operator.")
+    kind = models.CharField(max_length=32, choices=RunEventKind.choices)
+    from_status = models.SmallIntegerField(choices=RunStatus.choices, null=True, blank=True)
+    to_status = models.SmallIntegerField(choices=RunStatus.choices, null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "id"], name="runevent_by_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.time:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+
+class GerritPostPurpose(models.TextChoices):
+    CQD_MESSAGE = "cqd_message", "message CQDaemon asked to post"
+    VERIFICATION_RESULT = "verification_result", "result of the run's verification"
+
+
+class GerritPost(models.Model):
+    """A message cvsite posts (or posted) on a CL for a run: the outbox of a durable task.
+
+    One row per (run, CL, message): a repeated request or a retried task finds the row and
+    never posts the same message twice.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="gerrit_posts")
+    cl = models.ForeignKey(CL, on_delete=models.PROTECT, related_name="+", verbose_name="CL")
+    purpose = models.CharField(max_length=32, choices=GerritPostPurpose.choices)
+    message_digest = models.CharField(max_length=64, editable=False)
+    message = models.TextField()
+    revision = models.CharField(max_length=64)
+    notify = models.CharField(max_length=20, default="NONE")
+    notify_accounts = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "cl", "message_digest"], name="gerritpost_once_per_message"
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "posted_at"], name="gerritpost_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} CL {self.cl_id}: {self.get_purpose_display()}"
+
+
 class DepKind(models.IntegerChoices):
     HARD = 1, "hard (immediate git parent, submitted first)"
     SOFT = 2, "soft"
@@ -216,6 +287,9 @@ class RunCL(ChangeSnapshot):
     trigger_account_id = models.BigIntegerField(help_text="Gerrit account ID of the voter.")
     trigger_email = models.CharField(max_length=255, blank=True)
     trigger_additional_label = models.CharField(max_length=100, blank=True)
+    submit_time = models.DateTimeField(
+        null=True, blank=True, help_text="When cvsite submitted this CL to Gerrit."
+    )
 
     class Meta:
         verbose_name = "run CL"

@@ -40,3 +40,57 @@ def make_cl(host: str = "chromium-review.googlesource.com", **overrides) -> CL:
     }
     fields.update(overrides)
     return CL.objects.create(**fields)
+
+
+def make_run_of_changes(gerrit, changes, *, project="chromium", mode="FULL_RUN", status=None):
+    """A run over changes of a (fake) Gerrit, with CL and RunCL snapshots fetched from it.
+
+    `changes` are change numbers; a change's `depends_on` in the fake becomes a HARD dep.
+    """
+    from gerrit.client import client_for_host
+    from runs import serializers
+    from runs.ids import AttemptKeyCL, attempt_key
+    from runs.models import DepKind, RunCL, RunCLDep
+
+    with client_for_host(gerrit.host) as client:
+        infos = [client.get_change(number) for number in changes]
+    trigger_time = BASE_TIME + timedelta(minutes=next(_counter))
+    key = attempt_key(
+        AttemptKeyCL(gerrit.host, i.number, i.current_revision, trigger_time, mode, 1)
+        for i in infos
+    )
+    run = make_run(
+        project,
+        id=str(RunID.new(project, trigger_time, key)),
+        cqd_attempt_key=key,
+        mode=mode,
+        create_time=trigger_time,
+        status=status or RunStatus.RUNNING,
+    )
+    cls = {}
+    for position, info in enumerate(infos):
+        patchset = info.revisions[info.current_revision].number
+        snapshot = serializers.change_snapshot_columns(
+            info, patchset=patchset, min_equivalent_patchset=patchset, files=["a.txt"]
+        )
+        cl, _ = CL.objects.update_or_create(host=gerrit.host, change=info.number, defaults=snapshot)
+        cls[info.number] = cl
+        RunCL.objects.create(
+            run=run,
+            cl=cl,
+            position=position,
+            trigger_time=trigger_time,
+            trigger_mode=mode,
+            trigger_account_id=1,
+            **snapshot,
+        )
+    for number in changes:
+        for i, dep in enumerate(gerrit.depends_on.get(number, ())):
+            if dep in cls:
+                RunCLDep.objects.create(
+                    run_cl=RunCL.objects.get(run=run, cl=cls[number]),
+                    depends_on=cls[dep],
+                    kind=DepKind.HARD,
+                    position=i,
+                )
+    return run

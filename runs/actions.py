@@ -1,0 +1,416 @@
+"""Every change to a run's state, one function each (what happens on ReportVerifiedRun, ...).
+
+Each action runs in one transaction, writes a RunEvent for what it changed, and leaves side
+effects (Gerrit posts and submissions) as durable tasks enqueued in that same transaction, so
+a crash loses neither the state change nor the work it implies. Errors are ActionError with a
+gRPC-style code, which adapters (the Migration API) pass on to their callers.
+"""
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cvproto.bigquery import attempt_pb2 as bq_pb
+from cvproto.migration import migration_pb2 as migration_pb
+from cvproto.times import to_datetime
+from cvproto.validation import InvalidMessage
+from gerrit import messages as gerrit_messages
+from gerrit.client import client_for_host
+from gerrit.errors import GerritError
+from runs import serializers
+from runs.models import (
+    CL,
+    FinishedCQDRun,
+    GerritPost,
+    GerritPostPurpose,
+    NetrcToken,
+    ReportedRun,
+    ReportedRunsSnapshot,
+    Run,
+    RunEvent,
+    RunEventKind,
+    RunMode,
+    RunStatus,
+    VerifiedCQDRun,
+    VerifyAction,
+)
+
+
+class Code(StrEnum):
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAVAILABLE = "UNAVAILABLE"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    INTERNAL = "INTERNAL"
+
+
+class ActionError(Exception):
+    def __init__(self, code: Code, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(error: InvalidMessage) -> ActionError:
+    return ActionError(Code.INVALID_ARGUMENT, str(error))
+
+
+# Lookups ---------------------------------------------------------------------------------------
+
+
+def find_run(run_id: str, attempt_key: str) -> Run | None:
+    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
+    if run_id:
+        return Run.objects.filter(id=run_id).first()
+    return Run.objects.filter(cqd_attempt_key=attempt_key).order_by("id").first()
+
+
+# Events and status -----------------------------------------------------------------------------
+
+
+def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses):
+    return RunEvent.objects.create(
+        run=run, time=timezone.now(), actor=actor, kind=kind, detail=detail, **statuses
+    )
+
+
+def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_time=None) -> None:
+    """Moves a locked run to `status`, with an event; ended runs never change again."""
+    if run.is_ended:
+        raise ActionError(
+            Code.FAILED_PRECONDITION,
+            f"run {run.id} already ended as {RunStatus(run.status).name}",
+        )
+    previous = run.status
+    run.status = status
+    run.eversion += 1
+    if status & 64:
+        run.end_time = end_time or timezone.now()
+        run.end_reason = reason
+    run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])
+    record_event(
+        run,
+        RunEventKind.STATUS_CHANGED,
+        actor,
+        reason,
+        from_status=previous,
+        to_status=status,
+    )
+
+
+def lock_run(run_id: str) -> Run:
+    return Run.objects.select_for_update().get(id=run_id)
+
+
+# ReportVerifiedRun -----------------------------------------------------------------------------
+
+VERIFIED_OK_MESSAGE = "Dry run: This CL passed the CQ dry run."
+
+
+def report_verified_run(
+    run: Run, request: migration_pb.ReportVerifiedRunRequest, actor: str
+) -> None:
+    """CQDaemon's verdict on a run cvsite manages. The first report wins; later ones are no-ops.
+
+    SUBMIT (full runs) starts submission; DRY_RUN_OK (other modes) and FAIL post their message
+    to every CL, then end the run. A verdict that does not fit the run stores nothing.
+    """
+    with transaction.atomic():
+        run = lock_run(run.id)
+        if VerifiedCQDRun.objects.filter(run=run).exists():
+            return
+        if run.is_ended:
+            # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
+            record_event(
+                run,
+                RunEventKind.CQD_VERIFIED,
+                actor,
+                f"ignored {migration_pb.ReportVerifiedRunRequest.Action.Name(request.action)}"
+                if request.action in migration_pb.ReportVerifiedRunRequest.Action.values()
+                else f"ignored action {request.action}",
+            )
+            return
+        _check_action_fits(run, request)
+        try:
+            row = serializers.verified_run_row(run.id, request)
+        except InvalidMessage as e:
+            raise invalid(e) from e
+        row.update_time = timezone.now()
+        row.save(force_insert=True)
+        record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
+        if row.action == VerifyAction.SUBMIT:
+            set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
+            from runs import tasks
+
+            tasks.submit_run.enqueue(run.id)
+        else:
+            message = VERIFIED_OK_MESSAGE if row.action == VerifyAction.DRY_RUN_OK else None
+            queue_verification_result(run, message or row.final_message)
+
+
+def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:
+    action = request.action
+    if action == VerifyAction.SUBMIT and run.mode != RunMode.FULL_RUN:
+        raise ActionError(
+            Code.FAILED_PRECONDITION, f"ACTION_SUBMIT needs a FULL_RUN; run {run.id} is {run.mode}"
+        )
+    if action == VerifyAction.DRY_RUN_OK and run.mode == RunMode.FULL_RUN:
+        raise ActionError(
+            Code.FAILED_PRECONDITION, f"ACTION_DRY_RUN_OK needs a dry run; run {run.id} is FULL_RUN"
+        )
+
+
+def queue_verification_result(run: Run, message: str) -> None:
+    """Outbox rows for the verdict's message on every CL, and the task that posts them."""
+    now = timezone.now()
+    text = gerrit_messages.prepare_message(message)
+    for run_cl in run.run_cls.select_related("cl"):
+        info = serializers.change_info_from_row(run_cl)
+        notification = gerrit_messages.review_notification(True, run.mode, info)
+        GerritPost.objects.get_or_create(
+            run=run,
+            cl=run_cl.cl,
+            message_digest=message_digest(GerritPostPurpose.VERIFICATION_RESULT, text),
+            defaults={
+                "purpose": GerritPostPurpose.VERIFICATION_RESULT,
+                "message": text,
+                "revision": run_cl.current_revision,
+                "notify": notification.notify,
+                "notify_accounts": list(notification.details.get("TO", ())),
+                "created_at": now,
+            },
+        )
+    from runs import tasks
+
+    tasks.finish_verified_run.enqueue(run.id)
+
+
+def message_digest(purpose: str, message: str) -> str:
+    return hashlib.sha256(f"{purpose}\0{message}".encode()).hexdigest()
+
+
+# ReportFinishedRun -----------------------------------------------------------------------------
+
+FINAL_STATUS_BY_ATTEMPT = {
+    bq_pb.ABORTED: RunStatus.CANCELLED,
+    bq_pb.FAILURE: RunStatus.FAILED,
+    bq_pb.INFRA_FAILURE: RunStatus.FAILED,
+    bq_pb.SUCCESS: RunStatus.SUCCEEDED,
+}
+
+
+def report_finished_run(run: Run | None, reported: migration_pb.ReportedRun, actor: str) -> None:
+    """Stores what CQDaemon finalized (upsert by attempt key) and ends the linked run from it."""
+    attempt = reported.attempt
+    if attempt.status not in FINAL_STATUS_BY_ATTEMPT:
+        raise ActionError(
+            Code.INVALID_ARGUMENT,
+            f"run.attempt.status: {bq_pb.AttemptStatus.Name(attempt.status)} is not final; "
+            "report SUCCESS, ABORTED, FAILURE or INFRA_FAILURE"
+            if attempt.status in bq_pb.AttemptStatus.values()
+            else f"run.attempt.status: {attempt.status} is not an attempt status",
+        )
+    stored = migration_pb.ReportedRun()
+    stored.CopyFrom(reported)
+    if run is not None:
+        stored.id = run.id
+    try:
+        columns = serializers.reported_run_columns(stored)
+    except InvalidMessage as e:
+        raise invalid(e) from e
+    columns.update(run=run, update_time=timezone.now())
+    with transaction.atomic():
+        locked = lock_run(run.id) if run is not None else None
+        _upsert_finished_run(columns)
+        if locked is not None:
+            record_event(
+                locked,
+                RunEventKind.CQD_FINISHED,
+                actor,
+                f"attempt {attempt.key}: {bq_pb.AttemptStatus.Name(attempt.status)}",
+            )
+            if not locked.is_ended:
+                _finalize_from_attempt(locked, attempt, actor)
+
+
+def _upsert_finished_run(columns: dict) -> None:
+    key = columns["attempt_key"]
+    updated = FinishedCQDRun.objects.filter(attempt_key=key).update(**columns)
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            FinishedCQDRun.objects.create(**columns)
+    except IntegrityError:
+        # A concurrent identical report inserted it first: last write wins, as upstream.
+        FinishedCQDRun.objects.filter(attempt_key=key).update(**columns)
+
+
+def _finalize_from_attempt(run: Run, attempt: bq_pb.Attempt, actor: str) -> None:
+    status = FINAL_STATUS_BY_ATTEMPT[attempt.status]
+    reason = f"CQDaemon finished the attempt: {bq_pb.AttemptStatus.Name(attempt.status)}"
+    if status == RunStatus.SUCCEEDED and run.mode == RunMode.FULL_RUN:
+        submitted = {
+            (gc.host, gc.change)
+            for gc in attempt.gerrit_changes
+            if gc.submit_status == bq_pb.GerritChange.SUCCESS
+        }
+        missing = [
+            f"{rc.cl.host}/{rc.cl.change}"
+            for rc in run.run_cls.select_related("cl")
+            if (rc.cl.host, rc.cl.change) not in submitted
+        ]
+        if missing:
+            status = RunStatus.FAILED
+            reason = "CQDaemon reported SUCCESS but did not submit " + ", ".join(missing)
+    end_time = to_datetime(attempt.end_time) if attempt.HasField("end_time") else None
+    run.finalized_by_cqd = True
+    run.save(update_fields=["finalized_by_cqd"])
+    set_status(run, status, actor, reason, end_time=end_time)
+
+
+# FetchRunStatus --------------------------------------------------------------------------------
+
+
+def run_status_event(run: Run) -> tuple[str, str]:
+    """(event, extra) CQDaemon forwards to the CQ status app for an ended run."""
+    if not run.is_ended:
+        raise ActionError(
+            Code.FAILED_PRECONDITION,
+            f"Run {run.id!r} is not final yet ({RunStatus(run.status).name})",
+        )
+    if run.status == RunStatus.SUCCEEDED:
+        return ("patch_committed" if run.mode == RunMode.FULL_RUN else "patch_ready_to_commit"), ""
+    if run.status == RunStatus.FAILED:
+        return "patch_failed", ""
+    if run.status == RunStatus.CANCELLED:
+        return "patch_failed", "CQ bit was unchecked."
+    return "patch_unexpected_cv_status", RunStatus(run.status).name
+
+
+# PostGerritMessage -----------------------------------------------------------------------------
+
+
+def post_gerrit_message(
+    run: Run, cl: CL, request: migration_pb.PostGerritMessageRequest, actor: str
+) -> None:
+    """Posts CQDaemon's comment on a CL of an active run, once: repeats are answered OK."""
+    if run.is_ended:
+        raise ActionError(
+            Code.FAILED_PRECONDITION,
+            f"Run {run.id!r} is already finished ({RunStatus(run.status).name})",
+        )
+    text = gerrit_messages.prepare_message(request.comment)
+    info = serializers.change_info_from_row(cl)
+    if gerrit_messages.already_posted(info.messages, request.comment, run.create_time):
+        return
+    digest = message_digest(GerritPostPurpose.CQD_MESSAGE, text)
+    notification = gerrit_messages.review_notification(request.send_email, run.mode, info)
+    post, _ = GerritPost.objects.get_or_create(
+        run=run,
+        cl=cl,
+        message_digest=digest,
+        defaults={
+            "purpose": GerritPostPurpose.CQD_MESSAGE,
+            "message": text,
+            "revision": request.revision,
+            "notify": notification.notify,
+            "notify_accounts": list(notification.details.get("TO", ())),
+            "created_at": timezone.now(),
+        },
+    )
+    if post.posted_at is not None:
+        return
+    # CQDaemon waits for Gerrit's answer (and retries on its own), so this post is synchronous.
+    try:
+        deliver_post(post, actor=actor)
+    except GerritError as e:
+        raise ActionError(Code(e.code), str(e)) from e
+
+
+def deliver_post(post: GerritPost, actor: str) -> None:
+    """Sends one outbox message to Gerrit, recording the outcome; raises GerritError."""
+    cl = post.cl
+    details = {"TO": post.notify_accounts} if post.notify_accounts else None
+    try:
+        with client_for_host(cl.host) as gerrit:
+            gerrit.set_review(
+                cl.change,
+                post.revision,
+                post.message,
+                project=cl.gerrit_project or None,
+                notify=post.notify,
+                notify_details=details,
+            )
+    except GerritError as e:
+        GerritPost.objects.filter(pk=post.pk).update(
+            attempts=post.attempts + 1, last_error=str(e)[:2000]
+        )
+        raise
+    now = timezone.now()
+    GerritPost.objects.filter(pk=post.pk).update(
+        posted_at=now, attempts=post.attempts + 1, last_error=""
+    )
+    record_event(
+        post.run,
+        RunEventKind.GERRIT_MESSAGE_POSTED,
+        actor,
+        f"on {cl.host}/{cl.change}: {post.message[:200]}",
+    )
+
+
+# ReportRuns ------------------------------------------------------------------------------------
+
+
+def report_runs(
+    snapshots: dict[str, list[migration_pb.ReportedRun]], actor: str, now: datetime | None = None
+) -> None:
+    """Replaces each project's snapshot of what CQDaemon works on."""
+    now = now or timezone.now()
+    rows_by_project = {}
+    for project, runs in snapshots.items():
+        rows = []
+        for i, reported in enumerate(runs):
+            try:
+                columns = serializers.reported_run_columns(reported, f"runs[{i}]")
+            except InvalidMessage as e:
+                raise invalid(e) from e
+            rows.append(ReportedRun(position=i, **columns))
+        rows_by_project[project] = rows
+    with transaction.atomic():
+        for project, rows in rows_by_project.items():
+            snapshot, _ = ReportedRunsSnapshot.objects.update_or_create(
+                project=project, defaults={"reported_at": now, "reported_by": actor}
+            )
+            snapshot.runs.all().delete()
+            known = set(
+                Run.objects.filter(
+                    id__in=[r.reported_id for r in rows if r.reported_id]
+                ).values_list("id", flat=True)
+            )
+            for row in rows:
+                row.snapshot = snapshot
+                row.run_id = row.reported_id if row.reported_id in known else None
+            ReportedRun.objects.bulk_create(rows)
+
+
+# ReportUsedNetrc -------------------------------------------------------------------------------
+
+
+def report_used_netrc(gerrit_host: str, access_token: str) -> None:
+    """Stores (last write wins) the legacy token CQDaemon uses for a Gerrit host, encrypted."""
+    if not gerrit_host or not access_token:
+        raise ActionError(Code.INVALID_ARGUMENT, "access_token and gerrit_host required")
+    if len(gerrit_host) > 255 or "\x00" in gerrit_host:
+        raise ActionError(Code.INVALID_ARGUMENT, "gerrit_host is not a host name")
+    token = NetrcToken(gerrit_host=gerrit_host)
+    token.set_access_token(access_token)
+    NetrcToken.objects.update_or_create(
+        gerrit_host=gerrit_host,
+        defaults={"encrypted_access_token": token.encrypted_access_token},
+    )

@@ -1,0 +1,153 @@
+"""Durable side effects of run actions: Gerrit posts and submissions.
+
+Tasks are rows in the database (django-tasks with django-tasks-db), enqueued inside the
+transaction of the action that needs them, so they exist exactly when that action committed.
+Each task is idempotent: it re-reads what is already done (RunCL.submit_time,
+GerritPost.posted_at) and skips it. A transient Gerrit failure re-enqueues the task with
+exponential backoff, without a limit: a Gerrit outage delays runs, it never loses them.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from cvproto.gerrit import gerrit_pb2
+from gerrit.client import client_for_host
+from gerrit.errors import Code as GerritCode
+from gerrit.errors import GerritError
+from runs.actions import deliver_post, lock_run, record_event, set_status
+from runs.models import (
+    GerritPost,
+    GerritPostPurpose,
+    Run,
+    RunCL,
+    RunEventKind,
+    RunStatus,
+    VerifyAction,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def backoff(attempt: int) -> timedelta:
+    """5 s, 10 s, 20 s, ... capped at 10 minutes, with up to 20% jitter."""
+    delay = min(timedelta(seconds=5) * 2 ** min(attempt, 20), MAX_BACKOFF)
+    return delay * (1 + random.random() / 5)
+
+
+def retry_later(task_function, run_id: str, attempt: int, error: GerritError) -> None:
+    delay = backoff(attempt)
+    logger.warning("%s for %s: %s; retrying in %s", task_function.name, run_id, error, delay)
+    task_function.using(run_after=timezone.now() + delay).enqueue(run_id, attempt + 1)
+
+
+def submission_order(run_cls: list[RunCL]) -> list[RunCL]:
+    """CLs ordered so that every CL comes after the CLs of the run it depends on.
+
+    Ties keep the run's CL order; soft dependencies can form cycles, which are broken in
+    that order too.
+    """
+    by_cl = {rc.cl_id: rc for rc in run_cls}
+    waiting_on = {
+        rc.cl_id: {d.depends_on_id for d in rc.deps.all() if d.depends_on_id in by_cl}
+        for rc in run_cls
+    }
+    ordered = []
+    remaining = sorted(run_cls, key=lambda rc: rc.position)
+    while remaining:
+        ready = next((rc for rc in remaining if not waiting_on[rc.cl_id]), remaining[0])
+        ordered.append(ready)
+        remaining.remove(ready)
+        for deps in waiting_on.values():
+            deps.discard(ready.cl_id)
+    return ordered
+
+
+@task()
+def submit_run(run_id: str, attempt: int = 0) -> None:
+    """Submits a full run's CLs to Gerrit in dependency order, then ends the run."""
+    actor = "task:submit_run"
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.status == RunStatus.WAITING_FOR_SUBMISSION:
+            set_status(run, RunStatus.SUBMITTING, actor)
+        elif run.status != RunStatus.SUBMITTING:
+            return
+    run_cls = list(run.run_cls.select_related("cl").prefetch_related("deps"))
+    for run_cl in submission_order(run_cls):
+        if run_cl.submit_time is not None:
+            continue
+        cl = run_cl.cl
+        try:
+            with client_for_host(cl.host) as gerrit:
+                try:
+                    gerrit.submit(cl.change, run_cl.current_revision, project=run_cl.gerrit_project)
+                except GerritError as e:
+                    # Submitted by an earlier attempt that died before recording it?
+                    if e.code != GerritCode.FAILED_PRECONDITION or (
+                        gerrit.get_change(cl.change, project=run_cl.gerrit_project).status
+                        != gerrit_pb2.MERGED
+                    ):
+                        raise
+        except GerritError as e:
+            if e.transient:
+                record_event(run, RunEventKind.SIDE_EFFECT_FAILED, actor, f"will retry: {e}")
+                retry_later(submit_run, run_id, attempt, e)
+                return
+            with transaction.atomic():
+                set_status(
+                    lock_run(run_id),
+                    RunStatus.FAILED,
+                    actor,
+                    f"Gerrit refused to submit {cl.url}: {e}",
+                )
+            return
+        with transaction.atomic():
+            RunCL.objects.filter(pk=run_cl.pk).update(submit_time=timezone.now())
+            record_event(run, RunEventKind.CL_SUBMITTED, actor, cl.url)
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.status == RunStatus.SUBMITTING:
+            set_status(run, RunStatus.SUCCEEDED, actor, "all CLs submitted")
+
+
+@task()
+def finish_verified_run(run_id: str, attempt: int = 0) -> None:
+    """Posts the verdict's message on every CL, then ends the run as CQDaemon decided."""
+    actor = "task:finish_verified_run"
+    run = Run.objects.select_related("cqd_verified").get(id=run_id)
+    if run.is_ended:
+        return
+    pending = GerritPost.objects.filter(
+        run=run, purpose=GerritPostPurpose.VERIFICATION_RESULT, posted_at__isnull=True
+    ).select_related("cl", "run")
+    for post in pending:
+        try:
+            deliver_post(post, actor)
+        except GerritError as e:
+            if e.transient:
+                record_event(run, RunEventKind.SIDE_EFFECT_FAILED, actor, f"will retry: {e}")
+                retry_later(finish_verified_run, run_id, attempt, e)
+                return
+            # A refusal will not change by retrying; the verdict stands without this message.
+            record_event(
+                run,
+                RunEventKind.SIDE_EFFECT_FAILED,
+                actor,
+                f"could not post on {post.cl.url}: {e}",
+            )
+    verified = run.cqd_verified
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.is_ended:
+            return
+        if verified.action == VerifyAction.DRY_RUN_OK:
+            set_status(run, RunStatus.SUCCEEDED, actor, "CQDaemon: dry run passed")
+        else:
+            set_status(run, RunStatus.FAILED, actor, verified.final_message)
