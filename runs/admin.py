@@ -1,0 +1,146 @@
+"""Read-only admin for runs, CLs and CQDaemon reports: operators browse, they do not edit."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+from google.protobuf import text_format
+
+from runs import serializers
+from runs.models import (
+    CL,
+    FinishedCQDRun,
+    NetrcToken,
+    ReportedRun,
+    ReportedRunsSnapshot,
+    Run,
+    RunCL,
+    RunCLDep,
+    VerifiedCQDRun,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the service are facts; the admin shows them and never edits them."""
+
+    show_full_result_count = False  # no second COUNT(*) over tables of millions of rows
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def as_text(message) -> str:
+    return format_html("<pre>{}</pre>", text_format.MessageToString(message))
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RunCLInline(ReadOnlyInline):
+    model = RunCL
+    fields = ["cl", "position", "patchset", "trigger_mode", "trigger_time", "trigger_email"]
+    readonly_fields = fields
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
+    list_filter = ["status", "mode", "project"]
+    search_fields = ["=id", "=cqd_attempt_key"]
+    date_hierarchy = None
+    inlines = [RunCLInline]
+
+
+@admin.register(CL)
+class CLAdmin(ReadOnlyAdmin):
+    list_display = ["id", "host", "change", "patchset", "gerrit_project", "owner_email"]
+    search_fields = ["=change", "=id"]
+    list_filter = ["host"]
+    exclude = ["info"]
+    readonly_fields = ["change_info"]
+
+    @admin.display(description="Gerrit ChangeInfo snapshot")
+    def change_info(self, obj):
+        return as_text(serializers.change_info_from_row(obj))
+
+
+class RunCLDepInline(ReadOnlyInline):
+    model = RunCLDep
+    fk_name = "run_cl"
+    fields = ["depends_on", "kind"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(RunCL)
+class RunCLAdmin(ReadOnlyAdmin):
+    list_display = ["run", "cl", "position", "patchset", "trigger_mode", "trigger_time"]
+    list_select_related = ["run", "cl"]
+    search_fields = ["=run__id"]
+    exclude = ["info"]
+    readonly_fields = ["change_info"]
+    inlines = [RunCLDepInline]
+
+    @admin.display(description="Gerrit ChangeInfo at run start")
+    def change_info(self, obj):
+        return as_text(serializers.change_info_from_row(obj))
+
+
+class AttemptAdmin(ReadOnlyAdmin):
+    exclude = ["attempt"]
+    readonly_fields = ["attempt_message"]
+
+    @admin.display(description="bigquery.Attempt")
+    def attempt_message(self, obj):
+        return as_text(serializers.attempt_from_row(obj))
+
+
+@admin.register(FinishedCQDRun)
+class FinishedCQDRunAdmin(AttemptAdmin):
+    list_display = ["attempt_key", "attempt_project", "attempt_status", "run", "update_time"]
+    list_select_related = ["run"]
+    list_filter = ["attempt_status", "attempt_project"]
+    search_fields = ["=attempt_key", "=run__id"]
+
+
+@admin.register(VerifiedCQDRun)
+class VerifiedCQDRunAdmin(AttemptAdmin):
+    list_display = ["run", "action", "attempt_key", "update_time"]
+    list_select_related = ["run"]
+    list_filter = ["action"]
+    search_fields = ["=attempt_key", "=run__id"]
+
+
+class ReportedRunInline(ReadOnlyInline):
+    model = ReportedRun
+    fields = ["reported_id", "attempt_key", "attempt_status", "run"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(ReportedRunsSnapshot)
+class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["project", "reported_at", "reported_by"]
+    inlines = [ReportedRunInline]
+
+
+@admin.register(NetrcToken)
+class NetrcTokenAdmin(ReadOnlyAdmin):
+    """Shows which Gerrit hosts have a legacy token; the token itself is never shown."""
+
+    list_display = ["gerrit_host", "update_time"]
+    fields = ["gerrit_host", "update_time"]
+    readonly_fields = fields
