@@ -8,12 +8,14 @@ from runs import serializers
 from runs.models import (
     CL,
     FinishedCQDRun,
+    GerritPost,
     NetrcToken,
     ReportedRun,
     ReportedRunsSnapshot,
     Run,
     RunCL,
     RunCLDep,
+    RunEvent,
     VerifiedCQDRun,
 )
 
@@ -55,13 +57,28 @@ class RunCLInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class RunEventInline(ReadOnlyInline):
+    """The run's history: who changed what, and when."""
+
+    model = RunEvent
+    fields = ["time", "actor", "kind", "from_status", "to_status", "detail"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class GerritPostInline(ReadOnlyInline):
+    model = GerritPost
+    fields = ["cl", "purpose", "notify", "created_at", "posted_at", "attempts", "last_error"]
+    readonly_fields = fields
+    show_change_link = False
+
+
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
     list_filter = ["status", "mode", "project"]
     search_fields = ["=id", "=cqd_attempt_key"]
-    date_hierarchy = None
-    inlines = [RunCLInline]
+    inlines = [RunCLInline, RunEventInline, GerritPostInline]
 
 
 @admin.register(CL)

@@ -309,3 +309,36 @@ def run_cl_message(run_cl: RunCL, deps: list[RunCLDep] | None = None) -> migrati
             migration_pb.RunCL.Dep(id=d.depends_on_id, hard=d.kind == DepKind.HARD) for d in deps
         ],
     )
+
+
+def fyi_dep_message(cl: CL) -> migration_pb.RunCL:
+    """A CL a run's CLs depend on without being in the run: its latest snapshot, as upstream
+    served `fyi_deps` (no trigger, no deps, no mode)."""
+    return migration_pb.RunCL(
+        id=cl.id,
+        gc=bq_pb.GerritChange(
+            host=cl.host,
+            project=cl.gerrit_project,
+            change=cl.change,
+            patchset=cl.patchset,
+            earliest_equivalent_patchset=cl.min_equivalent_patchset,
+        ),
+        info=change_info_from_row(cl) if cl.info else None,
+        files=cl.files,
+    )
+
+
+def active_run_message(run, run_cls, fyi_cls: dict[int, CL]) -> migration_pb.ActiveRun:
+    """migration.ActiveRun of a run whose `run_cls` have `cl` and `deps` loaded."""
+    in_run = {rc.cl_id for rc in run_cls}
+    fyi = sorted({d.depends_on_id for rc in run_cls for d in rc.deps.all()} - in_run)
+    return migration_pb.ActiveRun(
+        id=run.id,
+        cls=[run_cl_message(rc, list(rc.deps.all())) for rc in run_cls],
+        fyi_deps=[fyi_dep_message(fyi_cls[clid]) for clid in fyi],
+    )
+
+
+def excluded_cl_message(cl: CL) -> bq_pb.GerritChange:
+    """Only host and change, as FetchExcludedCLs promises."""
+    return bq_pb.GerritChange(host=cl.host, change=cl.change)

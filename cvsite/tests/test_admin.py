@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from migration_api.models import ApiCall, ApiToken
 from runs.models import NetrcToken
 
 CV_APPS = {"runs", "tryjobs", "migration_api"}
@@ -17,6 +19,15 @@ CV_MODELS = [m for m in admin.site._registry if m._meta.app_label in CV_APPS]
 @pytest.fixture
 def operator_client(client, db):
     call_command("seed_demo", verbosity=0)
+    token, _ = ApiToken.issue("cqdaemon-chromium", ["chromium"])
+    ApiCall.objects.create(
+        time=timezone.now(),
+        token=token,
+        caller=token.name,
+        method="FetchActiveRuns",
+        code="OK",
+        duration_ms=12.5,
+    )
     user = User.objects.create_superuser("operator", "operator@example.com", "pw")
     client.force_login(user)
     return client
@@ -75,3 +86,16 @@ def test_the_admin_cannot_edit_service_records(operator_client):
         reverse("admin:runs_run_add"),
     )
     assert response.status_code == 403
+
+
+def test_api_tokens_are_listed_and_revoked_but_never_shown(operator_client):
+    token, secret = ApiToken.issue("cqdaemon-webrtc", ["webrtc"])
+    page = operator_client.get(changelist_url(ApiToken)).content.decode()
+    assert "cqdaemon-webrtc" in page
+    assert secret not in page and token.token_hash not in page
+    response = operator_client.post(
+        changelist_url(ApiToken), {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None

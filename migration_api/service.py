@@ -1,0 +1,181 @@
+"""The Migration service CQDaemon calls: one thin handler per RPC over runs/ actions.
+
+Validation order and error codes follow upstream's 2021-06-22 server (see
+shared/reference/migration_behaviour.md §2); on top of it every call is authenticated by a
+bearer token and may only touch the LUCI projects that token covers.
+"""
+
+from collections import defaultdict
+
+from google.protobuf import empty_pb2
+
+from cvproto.migration import migration_pb2 as migration_pb
+from migration_api.auth import CallRecorder, authenticate, require_project
+from prpc.codes import Code
+from prpc.errors import PrpcError
+from prpc.service import CallContext, Service
+from runs import actions, queries, serializers
+from runs.actions import ActionError
+from runs.models import CL, Run
+
+EMPTY = empty_pb2.Empty
+
+
+def actor(context: CallContext) -> str:
+    return f"api:{context.principal.name}"
+
+
+def perform(action, *args, **kwargs):
+    """Runs a runs/ action, answering its ActionError with the same code."""
+    try:
+        return action(*args, **kwargs)
+    except ActionError as e:
+        raise PrpcError(Code[e.code], e.message) from e
+
+
+def find_run_in_scope(context: CallContext, run_id: str, attempt_key: str) -> Run | None:
+    run = actions.find_run(run_id, attempt_key)
+    if run is not None:
+        require_project(context, run.project)
+    return run
+
+
+def report_runs(request: migration_pb.ReportRunsRequest, context: CallContext):
+    by_project = defaultdict(list)
+    for i, reported in enumerate(request.runs):
+        project = reported.attempt.luci_project or reported.id.partition("/")[0]
+        if not project:
+            raise PrpcError(
+                Code.INVALID_ARGUMENT,
+                f"runs[{i}]: give attempt.luci_project or a run id naming the project",
+            )
+        by_project[project].append(reported)
+    token = context.principal
+    if not request.runs and not token.all_projects and len(token.projects) == 1:
+        by_project[token.projects[0]] = []  # this CQDaemon is working on nothing now
+    for project in by_project:
+        require_project(context, project)
+    perform(actions.report_runs, dict(by_project), actor(context))
+    return EMPTY()
+
+
+def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context: CallContext):
+    reported = request.run
+    attempt = reported.attempt
+    if not attempt.key:
+        raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
+    if not attempt.gerrit_changes:
+        raise PrpcError(Code.INVALID_ARGUMENT, "at least 1 gerrit change is required")
+    run = find_run_in_scope(context, reported.id, attempt.key)
+    if run is None:
+        if reported.id:
+            raise PrpcError(Code.NOT_FOUND, f"Run {reported.id!r} does not exist")
+        if not attempt.luci_project:
+            raise PrpcError(
+                Code.INVALID_ARGUMENT,
+                "run.attempt.luci_project is required for an attempt cvsite has no run for",
+            )
+        require_project(context, attempt.luci_project)
+    perform(actions.report_finished_run, run, reported, actor(context))
+    return EMPTY()
+
+
+def report_verified_run(request: migration_pb.ReportVerifiedRunRequest, context: CallContext):
+    if not request.run.attempt.key:
+        raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
+    run = find_run_in_scope(context, request.run.id, request.run.attempt.key)
+    if run is None:
+        raise PrpcError(Code.NOT_FOUND, f"Run {request.run.id!r} does not exist")
+    perform(actions.report_verified_run, run, request, actor(context))
+    return EMPTY()
+
+
+def fetch_run_status(request: migration_pb.FetchRunStatusRequest, context: CallContext):
+    if not request.attempt_key:
+        raise PrpcError(Code.INVALID_ARGUMENT, "attempt_key is required")
+    if not request.luci_project:
+        raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
+    require_project(context, request.luci_project)
+    run = find_run_in_scope(context, request.cv_id, request.attempt_key)
+    if run is None:
+        raise PrpcError(Code.NOT_FOUND, "Run does not exist")
+    event, extra = perform(actions.run_status_event, run)
+    return migration_pb.FetchRunStatusResponse(event=event, extra=extra)
+
+
+def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context: CallContext):
+    if not request.host or request.change <= 0 or not request.revision:
+        raise PrpcError(Code.INVALID_ARGUMENT, "host, change and revision are required")
+    if "/" in request.host:
+        raise PrpcError(
+            Code.INVALID_ARGUMENT,
+            f"host/change are invalid: host {request.host!r} must not contain '/'",
+        )
+    if not request.project:
+        raise PrpcError(Code.INVALID_ARGUMENT, "project is required")
+    if not request.attempt_key:
+        raise PrpcError(Code.INVALID_ARGUMENT, "attempt_key is required")
+    if not request.comment:
+        raise PrpcError(Code.INVALID_ARGUMENT, "comment is required")
+    require_project(context, request.project)
+    run = find_run_in_scope(context, request.run_id, request.attempt_key)
+    cl = CL.objects.filter(host=request.host, change=request.change).first()
+    if run is None:
+        raise PrpcError(
+            Code.UNAVAILABLE,
+            f"Run {request.run_id!r} | Attempt {request.attempt_key!r} doesn't exist",
+        )
+    if cl is None:
+        raise PrpcError(
+            Code.UNAVAILABLE, f"https://{request.host}/{request.change} is not yet known to CV"
+        )
+    if run.project != request.project:
+        raise PrpcError(
+            Code.FAILED_PRECONDITION,
+            f"Run {run.id!r} doesn't match expected LUCI project {request.project!r}",
+        )
+    perform(actions.post_gerrit_message, run, cl, request, actor(context))
+    return migration_pb.PostGerritMessageResponse()
+
+
+def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: CallContext):
+    if not request.luci_project:
+        raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
+    require_project(context, request.luci_project)
+    runs = queries.runs_for_cqdaemon(request.luci_project)
+    fyi = queries.dependency_cls_outside(runs)
+    return migration_pb.FetchActiveRunsResponse(
+        active_runs=[serializers.active_run_message(r, list(r.run_cls.all()), fyi) for r in runs]
+    )
+
+
+def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: CallContext):
+    if not request.luci_project:
+        raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
+    require_project(context, request.luci_project)
+    cls = queries.cls_excluded_from_cqdaemon(request.luci_project)
+    return migration_pb.FetchExcludedCLsResponse(
+        cls=[serializers.excluded_cl_message(cl) for cl in cls]
+    )
+
+
+def report_used_netrc(request: migration_pb.ReportUsedNetrcRequest, context: CallContext):
+    perform(actions.report_used_netrc, request.gerrit_host, request.access_token)
+    return EMPTY()
+
+
+MIGRATION = Service(
+    migration_pb.DESCRIPTOR.services_by_name["Migration"],
+    {
+        "ReportRuns": report_runs,
+        "ReportFinishedRun": report_finished_run,
+        "ReportVerifiedRun": report_verified_run,
+        "FetchRunStatus": fetch_run_status,
+        "PostGerritMessage": post_gerrit_message,
+        "FetchActiveRuns": fetch_active_runs,
+        "FetchExcludedCLs": fetch_excluded_cls,
+        "ReportUsedNetrc": report_used_netrc,
+    },
+    authenticate=authenticate,
+    observers=[CallRecorder()],
+)
