@@ -27,6 +27,8 @@ from runs.models import (
     GerritPost,
     GerritPostPurpose,
     NetrcToken,
+    ProjectVerifier,
+    ProjectVerifierChange,
     ReportedRun,
     ReportedRunsSnapshot,
     Run,
@@ -35,6 +37,7 @@ from runs.models import (
     RunMode,
     RunStatus,
     VerifiedCQDRun,
+    Verifier,
     VerifyAction,
 )
 
@@ -362,6 +365,33 @@ def deliver_post(post: GerritPost, actor: str) -> None:
         actor,
         f"on {cl.host}/{cl.change}: {post.message[:200]}",
     )
+
+
+# Who verifies a project ------------------------------------------------------------------------
+
+
+def set_project_verifier(project: str, verifier: str, actor: str) -> bool:
+    """Switches who verifies `project`'s runs; returns False when it already was `verifier`."""
+    if verifier not in Verifier.values:
+        raise ActionError(
+            Code.INVALID_ARGUMENT, f"verifier {verifier!r} is not one of {Verifier.values}"
+        )
+    if not project or "/" in project or len(project) > 100:
+        raise ActionError(Code.INVALID_ARGUMENT, f"{project!r} is not a LUCI project name")
+    with transaction.atomic():
+        row = ProjectVerifier.objects.select_for_update().filter(project=project).first()
+        current = row.verifier if row else Verifier.CQDAEMON
+        if current == verifier:
+            return False
+        now = timezone.now()
+        ProjectVerifier.objects.update_or_create(
+            project=project,
+            defaults={"verifier": verifier, "changed_at": now, "changed_by": actor},
+        )
+        ProjectVerifierChange.objects.create(
+            project=project, time=now, actor=actor, from_verifier=current, to_verifier=verifier
+        )
+    return True
 
 
 # ReportRuns ------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.utils.html import format_html
 from google.protobuf import text_format
 
-from runs import serializers
+from runs import actions, serializers
 from runs.models import (
     CL,
     FinishedCQDRun,
     GerritPost,
     NetrcToken,
+    ProjectVerifier,
+    ProjectVerifierChange,
     ReportedRun,
     ReportedRunsSnapshot,
     Run,
@@ -161,3 +163,26 @@ class NetrcTokenAdmin(ReadOnlyAdmin):
     list_display = ["gerrit_host", "update_time"]
     fields = ["gerrit_host", "update_time"]
     readonly_fields = fields
+
+
+@admin.register(ProjectVerifier)
+class ProjectVerifierAdmin(admin.ModelAdmin):
+    """Operators switch who verifies a project's runs; each switch is recorded."""
+
+    list_display = ["project", "verifier", "changed_at", "changed_by"]
+    fields = ["project", "verifier"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["project"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch back to CQDaemon instead, so the history says who did it
+
+    def save_model(self, request, obj, form, change):
+        actions.set_project_verifier(obj.project, obj.verifier, f"admin:{request.user}")
+
+
+@admin.register(ProjectVerifierChange)
+class ProjectVerifierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["time", "project", "from_verifier", "to_verifier", "actor"]
+    list_filter = ["project"]

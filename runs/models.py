@@ -271,6 +271,53 @@ class GerritPost(models.Model):
         return f"{self.run_id} CL {self.cl_id}: {self.get_purpose_display()}"
 
 
+class Verifier(models.TextChoices):
+    CQDAEMON = "cqdaemon", "CQDaemon (FetchActiveRuns / ReportVerifiedRun)"
+    CVSITE = "cvsite", "cvsite's tryjob executor"
+
+
+class ProjectVerifier(models.Model):
+    """Who verifies a LUCI project's runs. A project without a row is CQDaemon-verified."""
+
+    project = models.CharField(max_length=100, primary_key=True)
+    verifier = models.CharField(max_length=16, choices=Verifier.choices)
+    changed_at = models.DateTimeField()
+    changed_by = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = "project verifier"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verifier__in=Verifier.values), name="projectverifier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.get_verifier_display()}"
+
+    @staticmethod
+    def of(project: str) -> str:
+        row = ProjectVerifier.objects.filter(project=project).only("verifier").first()
+        return row.verifier if row else Verifier.CQDAEMON
+
+
+class ProjectVerifierChange(models.Model):
+    """An operator switched who verifies a project's runs."""
+
+    project = models.CharField(max_length=100)
+    time = models.DateTimeField()
+    actor = models.CharField(max_length=255)
+    from_verifier = models.CharField(max_length=16, choices=Verifier.choices)
+    to_verifier = models.CharField(max_length=16, choices=Verifier.choices)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "-id"], name="verifierchange_by_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.from_verifier} -> {self.to_verifier} by {self.actor}"
+
+
 class DepKind(models.IntegerChoices):
     HARD = 1, "hard (immediate git parent, submitted first)"
     SOFT = 2, "soft"

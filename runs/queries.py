@@ -2,15 +2,18 @@
 
 from django.db.models import Prefetch
 
-from runs.models import CL, Run, RunCL, RunStatus
+from runs.models import CL, ProjectVerifier, Run, RunCL, RunStatus, Verifier
 
 
 def runs_for_cqdaemon(project: str) -> list[Run]:
     """RUNNING runs of `project` that CQDaemon should verify, newest first, with their CLs.
 
-    Left out: runs CQDaemon already reported verified, and runs cvsite intends to cancel.
+    Left out: runs CQDaemon already reported verified, and runs cvsite intends to cancel;
+    and every run of a project cvsite's own executor verifies.
     Each run's `run_cls` are prefetched in run order, with `cl` and `deps`.
     """
+    if ProjectVerifier.of(project) != Verifier.CQDAEMON:
+        return []
     return list(
         Run.objects.filter(
             project=project,

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migration_api.models import ApiCall, ApiToken
-from runs.models import NetrcToken
+from runs import actions
+from runs.models import NetrcToken, Verifier
 
 CV_APPS = {"runs", "tryjobs", "migration_api"}
 CV_MODELS = [m for m in admin.site._registry if m._meta.app_label in CV_APPS]
@@ -19,6 +20,7 @@ CV_MODELS = [m for m in admin.site._registry if m._meta.app_label in CV_APPS]
 @pytest.fixture
 def operator_client(client, db):
     call_command("seed_demo", verbosity=0)
+    actions.set_project_verifier("pdfium", Verifier.CVSITE, "op@example.com")
     token, _ = ApiToken.issue("cqdaemon-chromium", ["chromium"])
     ApiCall.objects.create(
         time=timezone.now(),
