@@ -21,11 +21,15 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 migrate: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 
-# Serves cvsite on SQLite with the demo data and an admin login.
+# Serves cvsite on SQLite with the demo data and an admin login, and runs a durable-task worker
+# beside it (Gerrit posts and submissions), stopped when the server stops.
 run: migrate
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py ensure_demo_admin
-	@echo "cvsite: http://$(HOST):$(PORT)/admin/"
+	@echo "cvsite: http://$(HOST):$(PORT)/admin/ (task worker: manage.py db_worker)"
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py db_worker --queue-name '*' & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite; DATABASE_URL selects the database (SQLite by default).

@@ -5,7 +5,7 @@ import os
 import sys
 import tempfile
 
-BENCHMARKS = ["serializers"]
+BENCHMARKS = ["serializers", "fetch_active_runs", "report_verified_run"]
 
 
 def main(names: list[str]) -> None:

@@ -40,7 +40,8 @@ def dependency_cls_outside(runs: list[Run]) -> dict[int, CL]:
         run_cls = run.run_cls.all()
         in_run = {rc.cl_id for rc in run_cls}
         wanted |= {d.depends_on_id for rc in run_cls for d in rc.deps.all()} - in_run
-    return CL.objects.in_bulk(wanted) if wanted else {}
+    # Not in_bulk(): on SQLite it splits into one query per 999 IDs.
+    return {cl.id: cl for cl in CL.objects.filter(id__in=wanted)} if wanted else {}
 
 
 def cls_excluded_from_cqdaemon(project: str) -> list[CL]:

@@ -1,0 +1,221 @@
+"""FetchActiveRuns for one project with 1,000 RUNNING runs of 3 CLs each, through the real view.
+
+Prints the call's number of database queries, and its server time (Django's test client posting
+a binary request with a bearer token: auth, queries, serializers, encoding, the call record)
+against encoding the same FetchActiveRunsResponse from ActiveRun messages already in memory.
+
+ratio = server time / in-memory encode time; the goal is <= 3, i.e. reading the runs from the
+database and converting them costs at most twice what encoding the answer costs anyway.
+
+The runs are written through the real serializers (runs.serializers.run_cl_rows validates every
+RunCL message and yields its rows), in bulk. Each run's CLs form a chain (the 2nd depends on
+the 1st, the 3rd on both) and its first CL also depends on a CL outside the run, so the answer
+has `fyi_deps` too.
+"""
+
+import hashlib
+import timeit
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from cvproto.bigquery import attempt_pb2 as bq_pb
+from cvproto.gerrit import gerrit_pb2
+from cvproto.migration import migration_pb2 as migration_pb
+from cvproto.times import to_timestamp
+from migration_api.models import ApiToken
+from runs import serializers
+from runs.ids import RunID
+from runs.models import CL, Run, RunCL, RunCLDep, RunStatus
+
+PROJECT = "bench-active"
+RUNS = 1000
+CLS_PER_RUN = 3
+GOAL = 3.0
+HOST = "bench-review.googlesource.com"
+GERRIT_PROJECT = "chromium/src"
+BASE_TIME = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+URL = "/prpc/migration.Migration/FetchActiveRuns"
+BINARY = "application/prpc; encoding=binary"
+
+# Change numbers are unique per host; each call of create_runs takes a fresh range.
+_next_change = [1_000_000]
+
+
+@dataclass
+class BuiltRun:
+    run: Run
+    message: migration_pb.ActiveRun  # as FetchActiveRuns serves it
+
+
+def change_info(change: int, patchset: int, created: datetime) -> gerrit_pb2.ChangeInfo:
+    """A Gerrit change as CV keeps it: owner, current revision, a Commit-Queue vote, messages."""
+    revision = hashlib.sha1(f"{change}/{patchset}".encode()).hexdigest()
+    owner = gerrit_pb2.AccountInfo(
+        name=f"Owner {change % 97}",
+        email=f"owner{change % 97}@example.com",
+        account_id=1 + change % 97,
+    )
+    info = gerrit_pb2.ChangeInfo(
+        number=change,
+        owner=owner,
+        project=GERRIT_PROJECT,
+        ref="refs/heads/main",
+        status=gerrit_pb2.NEW,
+        current_revision=revision,
+        created=to_timestamp(created),
+        updated=to_timestamp(created + timedelta(minutes=5)),
+    )
+    info.revisions[revision].number = patchset
+    info.revisions[revision].ref = f"refs/changes/{change % 100:02d}/{change}/{patchset}"
+    info.revisions[revision].uploader.CopyFrom(owner)
+    vote = info.labels["Commit-Queue"].all.add(value=1, date=to_timestamp(created))
+    vote.user.CopyFrom(owner)
+    for i in range(2):
+        info.messages.add(
+            id=f"m{change}-{i}",
+            author=owner,
+            date=to_timestamp(created + timedelta(minutes=i)),
+            message=f"Patch Set {patchset}: Commit-Queue+1"
+            if i
+            else f"Uploaded patch set {i + 1}.",
+        )
+    return info
+
+
+def cl_row(change: int, created: datetime) -> tuple[CL, gerrit_pb2.ChangeInfo, list[str]]:
+    info = change_info(change, 2, created)
+    files = [f"src/component_{change % 13}/file_{n}.cc" for n in range(3)]
+    columns = serializers.change_snapshot_columns(
+        info, patchset=2, min_equivalent_patchset=1, files=files
+    )
+    return CL(host=HOST, change=change, luci_project=PROJECT, **columns), info, files
+
+
+def create_runs(
+    project: str, runs: int, cls_per_run: int, *, mode: str = "DRY_RUN", fyi: bool = True
+) -> list[BuiltRun]:
+    """`runs` RUNNING runs of `project` with `cls_per_run` CLs each, written in bulk.
+
+    Returns each run with the ActiveRun message FetchActiveRuns should serve for it, sorted as
+    it serves them (by run ID).
+    """
+    first = _next_change[0]
+    _next_change[0] += runs * (cls_per_run + 1)
+    parents = []  # one CL outside each run that its first CL depends on (fyi_deps)
+    cls = []
+    for i in range(runs):
+        created = BASE_TIME + timedelta(seconds=i)
+        if fyi:
+            parents.append(cl_row(first + i * (cls_per_run + 1), created))
+        cls.append(
+            [cl_row(first + i * (cls_per_run + 1) + 1 + j, created) for j in range(cls_per_run)]
+        )
+    CL.objects.bulk_create(
+        [row for row, _, _ in parents] + [row for group in cls for row, _, _ in group]
+    )
+
+    run_rows, run_cl_rows, dep_rows, built = [], [], [], []
+    for i in range(runs):
+        created = BASE_TIME + timedelta(seconds=i)
+        key = hashlib.sha256(f"{project}/{first}/{i}".encode()).hexdigest()[:16]
+        run = Run(
+            id=str(RunID.new(project, created, key)),
+            project=project,
+            cqd_attempt_key=key,
+            status=RunStatus.RUNNING,
+            mode=mode,
+            create_time=created,
+            start_time=created,
+        )
+        run_rows.append(run)
+        clids = [row.id for row, _, _ in cls[i]]
+        messages = []
+        for position, (row, info, files) in enumerate(cls[i]):
+            msg = migration_pb.RunCL(
+                id=row.id,
+                gc=bq_pb.GerritChange(
+                    host=HOST,
+                    project=GERRIT_PROJECT,
+                    change=row.change,
+                    patchset=2,
+                    earliest_equivalent_patchset=1,
+                    mode=bq_pb.Mode.Value(mode),
+                ),
+                info=info,
+                files=files,
+                trigger=migration_pb.RunCL.Trigger(
+                    time=to_timestamp(created),
+                    account_id=info.owner.account_id,
+                    email=info.owner.email,
+                ),
+                deps=[
+                    migration_pb.RunCL.Dep(id=clids[d], hard=d == position - 1)
+                    for d in range(position)
+                ],
+            )
+            run_cl, deps = serializers.run_cl_rows(run.id, position, msg, row, clids)
+            if fyi and position == 0:
+                parent = parents[i][0]
+                deps.append(RunCLDep(run_cl=run_cl, depends_on=parent, kind=2, position=0))
+                msg.deps.add(id=parent.id, hard=False)
+            run_cl_rows.append(run_cl)
+            dep_rows.extend(deps)
+            messages.append(msg)
+        fyi_deps = [serializers.fyi_dep_message(parents[i][0])] if fyi else []
+        built.append(
+            BuiltRun(run, migration_pb.ActiveRun(id=run.id, cls=messages, fyi_deps=fyi_deps))
+        )
+    Run.objects.bulk_create(run_rows)
+    RunCL.objects.bulk_create(run_cl_rows)
+    RunCLDep.objects.bulk_create(dep_rows)
+    return sorted(built, key=lambda b: b.run.id)
+
+
+def best_of(fn, number: int, repeat: int) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def run() -> None:
+    built = create_runs(PROJECT, RUNS, CLS_PER_RUN)
+    active_runs = [b.message for b in built]
+    _, token = ApiToken.issue("bench-fetch-active-runs", [PROJECT])
+    client = Client()
+    body = migration_pb.FetchActiveRunsRequest(luci_project=PROJECT).SerializeToString()
+
+    def call():
+        response = client.post(
+            URL,
+            body,
+            content_type=BINARY,
+            headers={"Accept": BINARY, "Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+        return response
+
+    def in_memory() -> bytes:
+        return migration_pb.FetchActiveRunsResponse(active_runs=active_runs).SerializeToString()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    query_count = len(queries)  # now: later requests reset the connection's query log
+    served = migration_pb.FetchActiveRunsResponse.FromString(response.content)
+    expected = migration_pb.FetchActiveRunsResponse.FromString(in_memory())
+    assert served == expected, "the server must answer what the runs were built from"
+    size = len(response.content)
+
+    server = best_of(call, number=1, repeat=5)
+    encode = best_of(in_memory, number=3, repeat=5)
+    ratio = server / encode
+    verdict = "meets" if ratio <= GOAL else "misses"
+    print(
+        f"fetch_active_runs: {RUNS} runs x {CLS_PER_RUN} CLs ({size / 1024:.0f} KiB): "
+        f"{query_count} database queries"
+    )
+    print(
+        f"fetch_active_runs: server {server * 1e3:.0f} ms, in-memory encode {encode * 1e3:.0f} ms; "
+        f"ratio {ratio:.1f} ({verdict} goal <= {GOAL:g})"
+    )

@@ -1,0 +1,107 @@
+"""FetchActiveRuns takes a constant number of queries, however many runs a project has.
+
+Counts queries through the real view (Django's test client, binary, bearer token); no timing.
+Rows are written in bulk: every run has 3 CLs chained by deps, and its first CL depends on a
+CL outside the run, so the `fyi_deps` path is counted too.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cvproto.migration import migration_pb2 as migration_pb
+from migration_api.models import ApiToken
+from runs.ids import RunID
+from runs.models import CL, DepKind, Run, RunCL, RunCLDep, RunStatus
+
+URL = "/prpc/migration.Migration/FetchActiveRuns"
+BINARY = "application/prpc; encoding=binary"
+HOST = "chromium-review.googlesource.com"
+BASE_TIME = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+CLS_PER_RUN = 3
+
+
+def create_active_runs(project: str, runs: int, first_change: int) -> None:
+    """`runs` RUNNING runs of `project`, 3 CLs each plus one CL outside the run (an fyi dep)."""
+    snapshot = {"patchset": 2, "min_equivalent_patchset": 1, "info": b"", "files": ["a.cc"]}
+    cls = CL.objects.bulk_create(
+        CL(host=HOST, change=first_change + n, luci_project=project, **snapshot)
+        for n in range(runs * (CLS_PER_RUN + 1))
+    )
+    run_rows, run_cls, deps = [], [], []
+    for i in range(runs):
+        created = BASE_TIME + timedelta(seconds=i)
+        key = f"{first_change + i:016x}"
+        run = Run(
+            id=str(RunID.new(project, created, key)),
+            project=project,
+            cqd_attempt_key=key,
+            status=RunStatus.RUNNING,
+            mode="DRY_RUN",
+            create_time=created,
+            start_time=created,
+        )
+        run_rows.append(run)
+        outside, *in_run = cls[i * (CLS_PER_RUN + 1) : (i + 1) * (CLS_PER_RUN + 1)]
+        for position, cl in enumerate(in_run):
+            run_cl = RunCL(
+                run=run,
+                cl=cl,
+                position=position,
+                trigger_time=created,
+                trigger_mode="DRY_RUN",
+                trigger_account_id=1,
+                **snapshot,
+            )
+            run_cls.append(run_cl)
+            depends_on = in_run[:position] or [outside]
+            deps.extend(
+                RunCLDep(
+                    run_cl=run_cl,
+                    depends_on=dep,
+                    kind=DepKind.HARD if n == position - 1 else DepKind.SOFT,
+                    position=n,
+                )
+                for n, dep in enumerate(depends_on)
+            )
+    Run.objects.bulk_create(run_rows)
+    RunCL.objects.bulk_create(run_cls)
+    RunCLDep.objects.bulk_create(deps)
+
+
+def fetch_active_runs(client, token: str, project: str):
+    """(number of queries, response) of one FetchActiveRuns call."""
+    body = migration_pb.FetchActiveRunsRequest(luci_project=project).SerializeToString()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            URL,
+            body,
+            content_type=BINARY,
+            headers={"Accept": BINARY, "Authorization": f"Bearer {token}"},
+        )
+    count = len(queries)  # now: a later request resets the connection's query log
+    assert response.status_code == 200, response.content[:500]
+    assert response["X-Prpc-Grpc-Code"] == "0"
+    return count, migration_pb.FetchActiveRunsResponse.FromString(response.content)
+
+
+@pytest.mark.django_db
+def test_fetch_active_runs_queries_do_not_grow_with_runs(client):
+    create_active_runs("small", 10, first_change=10_000)
+    create_active_runs("large", 1000, first_change=100_000)
+    _, token = ApiToken.issue("cqdaemon", ["small", "large"])
+
+    small_queries, small = fetch_active_runs(client, token, "small")
+    large_queries, large = fetch_active_runs(client, token, "large")
+
+    for response, runs in ((small, 10), (large, 1000)):
+        assert len(response.active_runs) == runs
+        assert all(len(r.cls) == CLS_PER_RUN and len(r.fyi_deps) == 1 for r in response.active_runs)
+        assert all(
+            len(c.deps) == max(1, n) for r in response.active_runs for n, c in enumerate(r.cls)
+        )
+    assert small_queries == large_queries, (
+        f"FetchActiveRuns took {small_queries} queries for 10 runs, {large_queries} for 1000"
+    )
