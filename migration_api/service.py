@@ -119,7 +119,10 @@ def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context:
         raise PrpcError(Code.INVALID_ARGUMENT, "comment is required")
     require_project(context, request.project)
     run = find_run_in_scope(context, request.run_id, request.attempt_key)
-    cl = CL.objects.filter(host=request.host, change=request.change).first()
+    # No host holds a NUL, and PostgreSQL refuses to compare text with one.
+    cl = None
+    if "\x00" not in request.host:
+        cl = CL.objects.filter(host=request.host, change=request.change).first()
     if run is None:
         raise PrpcError(
             Code.UNAVAILABLE,
@@ -143,10 +146,7 @@ def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: Cal
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, request.luci_project)
     runs = queries.runs_for_cqdaemon(request.luci_project)
-    fyi = queries.dependency_cls_outside(runs)
-    return migration_pb.FetchActiveRunsResponse(
-        active_runs=[serializers.active_run_message(r, list(r.run_cls.all()), fyi) for r in runs]
-    )
+    return serializers.active_runs_response(runs.run_ids, runs.cls, runs.deps, runs.outside_cls)
 
 
 def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: CallContext):
