@@ -1,6 +1,7 @@
 """API tokens (list, revoke; the token itself is never shown) and the record of API calls."""
 
 from django.contrib import admin, messages
+from django.db.models import Max
 from django.utils import timezone
 
 from migration_api.models import ApiCall, ApiToken
@@ -9,12 +10,20 @@ from runs.admin import ReadOnlyAdmin
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "hint", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name"]
-    fields = ["name", "hint", "scope", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
     readonly_fields = fields
     actions = ["revoke"]
+
+    def get_queryset(self, request):
+        # Derived from the call records rather than written on every call.
+        return super().get_queryset(request).annotate(last_used_at=Max("calls__time"))
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, obj):
+        return obj.last_used_at
 
     def has_add_permission(self, request):
         return False  # tokens are created with `manage.py create_api_token`, shown once there

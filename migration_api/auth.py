@@ -2,7 +2,6 @@
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from migration_api.models import ApiCall, ApiToken, hash_token
@@ -40,18 +39,14 @@ class CallRecorder:
 
     def on_call_finished(self, context: CallContext, code, duration_seconds: float) -> None:
         token = context.principal if isinstance(context.principal, ApiToken) else None
-        now = timezone.now()
-        # Outside the handler's transaction: a rolled-back call is recorded all the same.
-        with transaction.atomic():
-            ApiCall.objects.create(
-                time=now,
-                token=token,
-                caller=token.name if token else "anonymous",
-                method=context.method,
-                code=code_name(code),
-                duration_ms=duration_seconds * 1000,
-            )
-            if token is not None:
-                ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # After the handler's transaction: a rolled-back call is recorded all the same.
+        ApiCall.objects.create(
+            time=timezone.now(),
+            token=token,
+            caller=token.name if token else "anonymous",
+            method=context.method,
+            code=code_name(code),
+            duration_ms=duration_seconds * 1000,
+        )
         if code != Code.OK:
             logger.info("%s %s -> %s", context.method, token or "anonymous", code_name(code))

@@ -30,7 +30,6 @@ class ApiToken(models.Model):
     projects = models.JSONField(default=list, blank=True, help_text="LUCI projects it may touch.")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -68,8 +68,11 @@ def invalid(error: InvalidMessage) -> ActionError:
 
 def find_run(run_id: str, attempt_key: str) -> Run | None:
     """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
+    # No stored ID or key holds a NUL, and PostgreSQL refuses to even compare text with one.
     if run_id:
-        return Run.objects.filter(id=run_id).first()
+        return None if "\x00" in run_id else Run.objects.filter(id=run_id).first()
+    if "\x00" in attempt_key:
+        return None
     return Run.objects.filter(cqd_attempt_key=attempt_key).order_by("id").first()
 
 
@@ -123,37 +126,48 @@ def report_verified_run(
     SUBMIT (full runs) starts submission; DRY_RUN_OK (other modes) and FAIL post their message
     to every CL, then end the run. A verdict that does not fit the run stores nothing.
     """
-    with transaction.atomic():
-        run = lock_run(run.id)
-        if VerifiedCQDRun.objects.filter(run=run).exists():
-            return
-        if run.is_ended:
-            # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
-            record_event(
-                run,
-                RunEventKind.CQD_VERIFIED,
-                actor,
-                f"ignored {migration_pb.ReportVerifiedRunRequest.Action.Name(request.action)}"
-                if request.action in migration_pb.ReportVerifiedRunRequest.Action.values()
-                else f"ignored action {request.action}",
-            )
-            return
+    row = None
+    if not run.is_ended:  # mode and validity need no lock: checked before writing anything
         _check_action_fits(run, request)
         try:
             row = serializers.verified_run_row(run.id, request)
         except InvalidMessage as e:
             raise invalid(e) from e
+    # Nothing below raises on bad input, so no savepoint is needed inside a caller's transaction.
+    with transaction.atomic(savepoint=False):
+        run = (
+            Run.objects.select_for_update(of=("self",))
+            .select_related("cqd_verified")
+            .get(id=run.id)
+        )
+        try:
+            run.cqd_verified
+            return  # the first report won
+        except VerifiedCQDRun.DoesNotExist:
+            pass
+        if run.is_ended:
+            # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
+            action = migration_pb.ReportVerifiedRunRequest.Action
+            name = action.Name(request.action) if request.action in action.values() else None
+            record_event(
+                run,
+                RunEventKind.CQD_VERIFIED,
+                actor,
+                f"ignored {name or f'action {request.action}'}",
+            )
+            return
         row.update_time = timezone.now()
         row.save(force_insert=True)
         record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
+        from runs import tasks
+
         if row.action == VerifyAction.SUBMIT:
             set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
-            from runs import tasks
-
             tasks.submit_run.enqueue(run.id)
         else:
-            message = VERIFIED_OK_MESSAGE if row.action == VerifyAction.DRY_RUN_OK else None
-            queue_verification_result(run, message or row.final_message)
+            # The task writes the messages' outbox rows: this call stays short, and the task
+            # is durable from this commit on.
+            tasks.finish_verified_run.enqueue(run.id)
 
 
 def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:
@@ -168,29 +182,36 @@ def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest)
         )
 
 
-def queue_verification_result(run: Run, message: str) -> None:
-    """Outbox rows for the verdict's message on every CL, and the task that posts them."""
+def queue_verification_result(run: Run) -> None:
+    """Outbox rows for the verdict's message on every CL of the run (idempotent)."""
+    verified = run.cqd_verified
+    message = (
+        VERIFIED_OK_MESSAGE
+        if verified.action == VerifyAction.DRY_RUN_OK
+        else verified.final_message
+    )
     now = timezone.now()
     text = gerrit_messages.prepare_message(message)
+    digest = message_digest(GerritPostPurpose.VERIFICATION_RESULT, text)
+    posts = []
     for run_cl in run.run_cls.select_related("cl"):
         info = serializers.change_info_from_row(run_cl)
         notification = gerrit_messages.review_notification(True, run.mode, info)
-        GerritPost.objects.get_or_create(
-            run=run,
-            cl=run_cl.cl,
-            message_digest=message_digest(GerritPostPurpose.VERIFICATION_RESULT, text),
-            defaults={
-                "purpose": GerritPostPurpose.VERIFICATION_RESULT,
-                "message": text,
-                "revision": run_cl.current_revision,
-                "notify": notification.notify,
-                "notify_accounts": list(notification.details.get("TO", ())),
-                "created_at": now,
-            },
+        posts.append(
+            GerritPost(
+                run=run,
+                cl=run_cl.cl,
+                message_digest=digest,
+                purpose=GerritPostPurpose.VERIFICATION_RESULT,
+                message=text,
+                revision=run_cl.current_revision,
+                notify=notification.notify,
+                notify_accounts=list(notification.details.get("TO", ())),
+                created_at=now,
+            )
         )
-    from runs import tasks
-
-    tasks.finish_verified_run.enqueue(run.id)
+    # A task that runs again finds its rows already there.
+    GerritPost.objects.bulk_create(posts, ignore_conflicts=True)
 
 
 def message_digest(purpose: str, message: str) -> str:

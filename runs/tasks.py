@@ -19,7 +19,13 @@ from cvproto.gerrit import gerrit_pb2
 from gerrit.client import client_for_host
 from gerrit.errors import Code as GerritCode
 from gerrit.errors import GerritError
-from runs.actions import deliver_post, lock_run, record_event, set_status
+from runs.actions import (
+    deliver_post,
+    lock_run,
+    queue_verification_result,
+    record_event,
+    set_status,
+)
 from runs.models import (
     GerritPost,
     GerritPostPurpose,
@@ -124,6 +130,7 @@ def finish_verified_run(run_id: str, attempt: int = 0) -> None:
     run = Run.objects.select_related("cqd_verified").get(id=run_id)
     if run.is_ended:
         return
+    queue_verification_result(run)
     pending = GerritPost.objects.filter(
         run=run, purpose=GerritPostPurpose.VERIFICATION_RESULT, posted_at__isnull=True
     ).select_related("cl", "run")
