@@ -101,9 +101,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "cvsite.wsgi.application"
 
 SQLITE_PATH = BASE_DIR / "db.sqlite3"
-DATABASES = {
-    "default": dj_database_url.config(default=f"sqlite:///{SQLITE_PATH}", conn_max_age=60)
-}
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{SQLITE_PATH}", conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -181,3 +179,10 @@ GERRIT_NETRC_FILE = os.environ.get("GERRIT_NETRC_FILE", "") or None
 GERRIT_TIMEOUT_SECONDS = _gerrit_conf.parse_timeout(os.environ.get("GERRIT_TIMEOUT_SECONDS", ""))
 GERRIT_URL_OVERRIDES = _gerrit_conf.parse_url_overrides(os.environ.get("GERRIT_URL_OVERRIDES", ""))
 # --- end Gerrit ------------------------------------------------------------------------------
+
+# --- Tryjobs (tryjobs/) ----------------------------------------------------------------------
+# TRYJOB_BACKEND  dotted path of the tryjobs.backend.TryjobBackend class that launches and
+#                 cancels tryjobs, e.g. tryjobs.fake_backend.FakeBackend (in memory, for demos).
+#                 Default: none, and every launch then fails (UNTRIGGERED, saying so).
+TRYJOB_BACKEND = os.environ.get("TRYJOB_BACKEND", "").strip()
+# --- end Tryjobs -----------------------------------------------------------------------------

@@ -81,6 +81,19 @@ class RunAdmin(ReadOnlyAdmin):
     list_filter = ["status", "mode", "project"]
     search_fields = ["=id", "=cqd_attempt_key"]
     inlines = [RunCLInline, RunEventInline, GerritPostInline]
+    actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+
+    @admin.action(description="Set the tryjob requirement (cvsite executor)")
+    def set_tryjob_requirement(self, request, queryset):
+        from tryjobs.admin import set_requirement_action
+
+        return set_requirement_action(self, request, queryset, "set_tryjob_requirement")
+
+    @admin.action(description="Run the tryjob executor (cvsite executor)")
+    def run_tryjob_executor(self, request, queryset):
+        from tryjobs.admin import run_executor_action
+
+        return run_executor_action(self, request, queryset)
 
 
 @admin.register(CL)

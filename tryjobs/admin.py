@@ -1,9 +1,18 @@
-"""Read-only admin for tryjobs, execution states and their log."""
+"""Read-only admin for tryjobs, execution states and their log; the executor's run actions.
 
-from django.contrib import admin
+`set_requirement_action` and `run_executor_action` are the Run admin's actions (runs/admin.py
+calls them): operators drive the executor of a run, as `manage.py set_requirement` and
+`manage.py run_executor` do.
+"""
 
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from google.protobuf import text_format
+
+from runs.actions import ActionError
 from runs.admin import ReadOnlyAdmin, ReadOnlyInline, as_text
-from tryjobs import serializers
+from tryjobs import actions, serializers
 from tryjobs.models import (
     Execution,
     ExecutionAttempt,
@@ -11,6 +20,9 @@ from tryjobs.models import (
     ExecutionState,
     Tryjob,
 )
+
+DRIVE_PERMISSION = "tryjobs.change_executionstate"
+MAX_RUNS_PER_ACTION = 100
 
 DEFINITION_FIELDS = ["builder", "equivalent_builder", "critical", "optional", "disable_reuse"]
 
@@ -74,3 +86,91 @@ class ExecutionLogEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="Entry")
     def entry_message(self, obj):
         return as_text(serializers.log_entry_from_row(obj))
+
+
+# Run actions -----------------------------------------------------------------------------------
+
+
+def _may_drive(modeladmin, request) -> bool:
+    if request.user.has_perm(DRIVE_PERMISSION):
+        return True
+    modeladmin.message_user(
+        request,
+        f"Driving the tryjob executor needs the {DRIVE_PERMISSION} permission.",
+        messages.ERROR,
+    )
+    return False
+
+
+def _selected_runs(modeladmin, request, queryset):
+    runs = list(queryset.order_by("id")[: MAX_RUNS_PER_ACTION + 1])
+    if len(runs) > MAX_RUNS_PER_ACTION:
+        modeladmin.message_user(
+            request, f"Select at most {MAX_RUNS_PER_ACTION} runs at a time.", messages.ERROR
+        )
+        return None
+    return runs
+
+
+def _report(modeladmin, request, run_id: str, call) -> None:
+    try:
+        result = call()
+    except ActionError as e:
+        modeladmin.message_user(request, f"run {run_id}: {e.message}", messages.ERROR)
+        return
+    modeladmin.message_user(request, result.summary(), messages.SUCCESS)
+
+
+def run_executor_action(modeladmin, request, queryset):
+    """One executor pass per selected run, over the latest state of its tryjobs."""
+    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
+    for run in runs or ():
+        _report(
+            modeladmin,
+            request,
+            run.id,
+            lambda run=run: actions.run_executor(run.id, f"admin:{request.user}"),
+        )
+
+
+def set_requirement_action(modeladmin, request, queryset, action: str = "set_tryjob_requirement"):
+    """An intermediate page with the requirement (prefilled with the first run's current
+    one); applying it sets it on every selected run and runs their executor."""
+    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
+    if not runs:
+        return None
+    text = request.POST.get("requirement", "")
+    fmt = request.POST.get("format") or None
+    error = ""
+    if request.POST.get("apply"):
+        try:
+            requirement = actions.parse_requirement(text, fmt, "requirement")
+        except ActionError as e:
+            error = e.message
+        else:
+            for run in runs:
+                _report(
+                    modeladmin,
+                    request,
+                    run.id,
+                    lambda run=run: actions.set_requirement(
+                        run.id, requirement, f"admin:{request.user}"
+                    ),
+                )
+            return None
+    else:
+        state, _ = serializers.load_execution_state(runs[0].id)
+        if state is not None and state.HasField("requirement"):
+            text = text_format.MessageToString(state.requirement)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Set the tryjob requirement",
+        "opts": modeladmin.model._meta,
+        "runs": runs,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "requirement": text,
+        "format": fmt or "",
+        "error": error,
+    }
+    return TemplateResponse(request, "admin/tryjobs/set_requirement.html", context)

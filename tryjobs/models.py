@@ -492,3 +492,25 @@ class ExecutionLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.time:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+
+class TryjobEvent(models.Model):
+    """Inbox of the executor: a tryjob that a run watches has changed.
+
+    Written in the transaction that changed the tryjob, with a durable task that wakes the run.
+    An executor pass reads the run's events, and deletes exactly the ones it read (by ID) in
+    its own transaction: an event written while a pass runs waits for the next pass.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tryjob_events")
+    tryjob = models.ForeignKey(Tryjob, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "tryjob event"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "id"], name="tryjobevent_by_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: tryjob {self.tryjob_id} changed"

@@ -12,6 +12,7 @@ Entry points:
   execution_state_rows(run_id, msg) / execution_state_from_rows(rows)
   save_execution_state(run_id, msg) / load_execution_state(run_id)
   log_entry_row(run_id, state_version, msg, field) / log_entry_from_row(row)
+  tryjob_view_from_row(row, reused_by)                            tryjobs.executor.TryjobView
 """
 
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime, to_timestamp, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
 from runs.serializers import check_columns_fit, check_row_fits
+from tryjobs.executor import TryjobView
 from tryjobs.models import (
     RETRY_CONFIG_FIELDS,
     Execution,
@@ -508,3 +510,21 @@ def log_entry_from_row(row: ExecutionLogEntry) -> LogEntry:
 
 def log_entries_from_rows(rows: Iterable[ExecutionLogEntry]) -> tryjob_pb.ExecutionLogEntries:
     return tryjob_pb.ExecutionLogEntries(entries=[log_entry_from_row(r) for r in rows])
+
+
+# Executor views --------------------------------------------------------------------------------
+
+
+def tryjob_view_from_row(row: Tryjob, reused_by: Iterable[str] = ()) -> TryjobView:
+    """The executor's read-only view of a Tryjob row; `reused_by` run IDs, oldest first."""
+    return TryjobView(
+        id=row.id,
+        status=row.status,
+        external_id=row.external_id or "",
+        definition=definition_from_row(row),
+        result=result_from_row(row),
+        launched_by=row.launched_by_id or "",
+        reused_by=tuple(reused_by),
+        untriggered_reason=row.untriggered_reason,
+        entity_create_time=row.create_time,
+    )
