@@ -135,16 +135,12 @@ def report_verified_run(
             raise invalid(e) from e
     # Nothing below raises on bad input, so no savepoint is needed inside a caller's transaction.
     with transaction.atomic(savepoint=False):
-        run = (
-            Run.objects.select_for_update(of=("self",))
-            .select_related("cqd_verified")
-            .get(id=run.id)
-        )
-        try:
-            run.cqd_verified
+        run = lock_run(run.id)
+        # A query of its own, not a join in the locking one: on PostgreSQL a caller that waited
+        # for the lock gets the run re-read but the joined verdict as before the lock holder
+        # committed (none), and would insert a second one.
+        if VerifiedCQDRun.objects.filter(run_id=run.id).exists():
             return  # the first report won
-        except VerifiedCQDRun.DoesNotExist:
-            pass
         if run.is_ended:
             # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
             action = migration_pb.ReportVerifiedRunRequest.Action
@@ -182,14 +178,16 @@ def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest)
         )
 
 
-def queue_verification_result(run: Run) -> None:
-    """Outbox rows for the verdict's message on every CL of the run (idempotent)."""
+def verdict_message(run: Run) -> str:
+    """The message CQDaemon's verdict on `run` asks to post on its CLs."""
     verified = run.cqd_verified
-    message = (
-        VERIFIED_OK_MESSAGE
-        if verified.action == VerifyAction.DRY_RUN_OK
-        else verified.final_message
-    )
+    if verified.action == VerifyAction.DRY_RUN_OK:
+        return VERIFIED_OK_MESSAGE
+    return verified.final_message
+
+
+def queue_result_message(run: Run, message: str) -> None:
+    """Outbox rows for a run's result message on each of its CLs (idempotent)."""
     now = timezone.now()
     text = gerrit_messages.prepare_message(message)
     digest = message_digest(GerritPostPurpose.VERIFICATION_RESULT, text)
@@ -212,6 +210,14 @@ def queue_verification_result(run: Run) -> None:
         )
     # A task that runs again finds its rows already there.
     GerritPost.objects.bulk_create(posts, ignore_conflicts=True)
+
+
+def announce_result(run: Run, message: str) -> None:
+    """Posts an ended run's result message on its CLs, durably (for cvsite-verified runs)."""
+    queue_result_message(run, message)
+    from runs import tasks
+
+    tasks.post_result_messages.enqueue(run.id)
 
 
 def message_digest(purpose: str, message: str) -> str:

@@ -22,9 +22,10 @@ from gerrit.errors import GerritError
 from runs.actions import (
     deliver_post,
     lock_run,
-    queue_verification_result,
+    queue_result_message,
     record_event,
     set_status,
+    verdict_message,
 )
 from runs.models import (
     GerritPost,
@@ -123,14 +124,8 @@ def submit_run(run_id: str, attempt: int = 0) -> None:
             set_status(run, RunStatus.SUCCEEDED, actor, "all CLs submitted")
 
 
-@task()
-def finish_verified_run(run_id: str, attempt: int = 0) -> None:
-    """Posts the verdict's message on every CL, then ends the run as CQDaemon decided."""
-    actor = "task:finish_verified_run"
-    run = Run.objects.select_related("cqd_verified").get(id=run_id)
-    if run.is_ended:
-        return
-    queue_verification_result(run)
+def deliver_result_messages(run: Run, task_function, attempt: int, actor: str) -> bool:
+    """Posts the run's pending result messages; False when a transient failure deferred it."""
     pending = GerritPost.objects.filter(
         run=run, purpose=GerritPostPurpose.VERIFICATION_RESULT, posted_at__isnull=True
     ).select_related("cl", "run")
@@ -140,15 +135,28 @@ def finish_verified_run(run_id: str, attempt: int = 0) -> None:
         except GerritError as e:
             if e.transient:
                 record_event(run, RunEventKind.SIDE_EFFECT_FAILED, actor, f"will retry: {e}")
-                retry_later(finish_verified_run, run_id, attempt, e)
-                return
-            # A refusal will not change by retrying; the verdict stands without this message.
+                retry_later(task_function, run.id, attempt, e)
+                return False
+            # A refusal will not change by retrying; the result stands without this message.
             record_event(
                 run,
                 RunEventKind.SIDE_EFFECT_FAILED,
                 actor,
                 f"could not post on {post.cl.url}: {e}",
             )
+    return True
+
+
+@task()
+def finish_verified_run(run_id: str, attempt: int = 0) -> None:
+    """Posts the verdict's message on every CL, then ends the run as CQDaemon decided."""
+    actor = "task:finish_verified_run"
+    run = Run.objects.select_related("cqd_verified").get(id=run_id)
+    if run.is_ended:
+        return
+    queue_result_message(run, verdict_message(run))
+    if not deliver_result_messages(run, finish_verified_run, attempt, actor):
+        return
     verified = run.cqd_verified
     with transaction.atomic():
         run = lock_run(run_id)
@@ -158,3 +166,11 @@ def finish_verified_run(run_id: str, attempt: int = 0) -> None:
             set_status(run, RunStatus.SUCCEEDED, actor, "CQDaemon: dry run passed")
         else:
             set_status(run, RunStatus.FAILED, actor, verified.final_message)
+
+
+@task()
+def post_result_messages(run_id: str, attempt: int = 0) -> None:
+    """Posts the result messages queued for an ended run (see runs.actions.announce_result)."""
+    deliver_result_messages(
+        Run.objects.get(id=run_id), post_result_messages, attempt, "task:post_result_messages"
+    )

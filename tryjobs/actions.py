@@ -55,7 +55,7 @@ from google.protobuf import json_format, text_format
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.validation import InvalidMessage, enum_name
 from runs import serializers as run_serializers
-from runs.actions import ActionError, Code, set_status
+from runs.actions import VERIFIED_OK_MESSAGE, ActionError, Code, announce_result, set_status
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunMode, RunStatus, Verifier
 from tryjobs import executor, serializers
 from tryjobs.backend import (
@@ -651,6 +651,7 @@ def _follow(run: Run, state: State | None, entries, version: int, actor: str) ->
             run_tasks.submit_run.enqueue(run.id)
         else:
             set_status(run, RunStatus.SUCCEEDED, actor, SUCCEEDED_REASON)
+            announce_result(run, VERIFIED_OK_MESSAGE)
     elif state.status == State.FAILED:
         denials = [e.retry_denied for e in entries if e.WhichOneof("kind") == "retry_denied"]
         if not entries:  # a repair pass: the pass that failed the state logged the denials
@@ -660,7 +661,9 @@ def _follow(run: Run, state: State | None, entries, version: int, actor: str) ->
                     run_id=run.id, state_version=version, kind=LogKind.RETRY_DENIED
                 )
             ]
-        set_status(run, RunStatus.FAILED, actor, failure_message(state, denials))
+        message = failure_message(state, denials)
+        set_status(run, RunStatus.FAILED, actor, message)
+        announce_result(run, message)
 
 
 _RESULT_WORDS = {

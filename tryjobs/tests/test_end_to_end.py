@@ -381,3 +381,23 @@ def test_an_update_committed_while_a_pass_runs_neither_waits_nor_is_lost(backend
     assert actions.process_tryjob_events(run.id, "task").events == 1
     assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["ENDED"]]
     assert_log_versions_consistent(run)
+
+
+@pytest.mark.parametrize("outcome", [Result.SUCCEEDED, Result.FAILED_PERMANENTLY])
+def test_an_ended_dry_run_posts_its_result_on_every_cl(backend, run_tasks, gerrit, outcome):
+    for number in (1, 2):
+        gerrit.add_change(number, project="chromium/src")
+    run = make_run_of_changes(gerrit, [1, 2], mode="DRY_RUN")
+    run_actions.set_project_verifier(run.project, Verifier.CVSITE, "test")
+    actions.set_requirement(run.id, requirement(LINUX), "op")
+    backend.finish_build(latest_tryjob(run, 0).external_id, outcome, summary="compile failed")
+    run_tasks()
+    run_tasks()  # the result-message task enqueued by the pass
+
+    run.refresh_from_db()
+    reviews = gerrit.requests_to("POST", "/review")
+    assert len(reviews) == 2
+    expected = run_actions.VERIFIED_OK_MESSAGE if outcome == Result.SUCCEEDED else run.end_reason
+    assert {r.body["message"] for r in reviews} == {expected}
+    assert run.status == (RunStatus.SUCCEEDED if outcome == Result.SUCCEEDED else RunStatus.FAILED)
+    assert "compile failed" in expected or outcome == Result.SUCCEEDED
