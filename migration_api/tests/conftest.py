@@ -1,6 +1,11 @@
 """A live cvsite and a pRPC client holding a token, for the Migration API tests."""
 
+import gc
+import threading
+import time
+
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 from migration_api.models import ApiToken
 from prpc.client import Client
@@ -31,12 +36,36 @@ class MigrationClient:
 
 @pytest.fixture
 def make_api(live_server):
-    """api(projects=["chromium"], format="binary") -> a MigrationClient with a fresh token."""
+    """api(projects=["chromium"], format="binary") -> a MigrationClient with a fresh token.
+
+    The clients are closed after the test, and the live server's request threads awaited: an
+    open keep-alive connection keeps a thread, and its database connection, alive, and
+    PostgreSQL then cannot drop the test database.
+    """
+    clients = []
 
     def make(projects=("chromium",), *, all_projects=False, format="binary", retries=0):
         _, token = ApiToken.issue("cqdaemon-test", list(projects), all_projects=all_projects)
-        return MigrationClient(
-            Client(live_server.url, auth_token=token, format=format, retries=retries)
-        )
+        client = Client(live_server.url, auth_token=token, format=format, retries=retries)
+        clients.append(client)
+        return MigrationClient(client)
 
-    return make
+    yield make
+    for client in clients:
+        client.close()
+    wait_for_request_threads()
+
+
+def wait_for_request_threads(timeout: float = 5.0) -> None:
+    """Waits for the live server's request threads to finish now that the clients hung up.
+
+    A caught RpcError's traceback keeps the HTTP response, and with it the socket, alive
+    until the garbage collector breaks that cycle: collect first.
+    """
+    gc.collect()
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        # Thread(target=server.process_request_thread): only the live server's threads.
+        server = getattr(getattr(thread, "_target", None), "__self__", None)
+        if isinstance(server, ThreadedWSGIServer):
+            thread.join(max(0.0, deadline - time.monotonic()))
