@@ -5,7 +5,13 @@ import os
 import sys
 import tempfile
 
-BENCHMARKS = ["serializers", "fetch_active_runs", "report_verified_run"]
+BENCHMARKS = [
+    "serializers",
+    "fetch_active_runs",
+    "report_verified_run",
+    "import_attempts",
+    "executor",
+]
 
 
 def main(names: list[str]) -> None:

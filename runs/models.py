@@ -523,3 +523,68 @@ class NetrcToken(models.Model):
 
     def access_token(self) -> str:
         return self._fernet().decrypt(bytes(self.encrypted_access_token)).decode()
+
+
+class ImportedAttempt(CQDAttempt):
+    """A CQDaemon attempt imported from history (`manage.py import_attempts`), verbatim.
+
+    One row per attempt key: the latest record of the attempt the imports have seen (an ended
+    record beats a STARTED one, a later end beats an earlier one). Its run was created from it,
+    or existed already and was matched by attempt key.
+    """
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="imported_attempt")
+    source = models.CharField(
+        max_length=1024, blank=True, help_text="Input file and line of the record kept."
+    )
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "imported CQDaemon attempt"
+        constraints = [
+            models.UniqueConstraint(fields=["attempt_key"], name="importedattempt_attempt_key"),
+            models.CheckConstraint(condition=~Q(attempt_key=""), name="importedattempt_key_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.attempt_key
+
+
+class BackfillCheckpoint(models.Model):
+    """How far a backfill command got through its input: what `--resume` continues from.
+
+    Saved in the transaction of every batch, so it never runs ahead of (or behind) the rows
+    the batch wrote. The counters add up over every invocation since the import started.
+    """
+
+    name = models.CharField(
+        max_length=1024, unique=True, help_text="The command and its input, e.g. a file path."
+    )
+    command = models.CharField(max_length=100)
+    fingerprint = models.CharField(
+        max_length=128, blank=True, help_text="Identifies the input's content, when it can."
+    )
+    position = models.BigIntegerField(
+        default=0, help_text="The last record committed: a line number, or a CL ID."
+    )
+    byte_offset = models.BigIntegerField(
+        null=True, blank=True, help_text="Where the record after `position` starts, if seekable."
+    )
+    read = models.BigIntegerField(default=0)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    unchanged = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the whole input was processed."
+    )
+
+    class Meta:
+        verbose_name = "backfill checkpoint"
+
+    def __str__(self) -> str:
+        state = "finished" if self.finished_at else f"at {self.position}"
+        return f"{self.name} ({state})"
