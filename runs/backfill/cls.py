@@ -37,6 +37,7 @@ from runs.backfill.core import Handler, Outcome, Record, Reject
 from runs.backfill.source import SourceRecord
 from runs.models import CL, RunCL, RunStatus
 from runs.serializers import change_snapshot_columns
+from tryjobs.actions import schedule_stale_tryjob_cancellation
 
 __all__ = ["CLSource", "RateLimiter", "RefreshHandler", "min_equivalent_patchset"]
 
@@ -312,6 +313,12 @@ class RefreshHandler(Handler):
             changed = any(current[c] != columns[c] for c in _SNAPSHOT_COLUMNS)
             if changed:
                 cl_updates.append([columns[c] for c in _SNAPSHOT_COLUMNS] + [now, ref.clid])
+                previous = current["min_equivalent_patchset"]
+                if columns["min_equivalent_patchset"] > previous:
+                    # A new non-trivial patchset: tryjobs of the old one are stale (§5).
+                    schedule_stale_tryjob_cancellation(
+                        ref.clid, previous, columns["min_equivalent_patchset"]
+                    )
             run_cl_fills.append((ref.clid, columns))
             results.append(Outcome.UPDATED if changed else Outcome.UNCHANGED)
         writer.update_rows(CL, [*_SNAPSHOT_COLUMNS, "update_time"], cl_updates)

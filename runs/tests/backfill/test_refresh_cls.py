@@ -162,3 +162,14 @@ def test_the_rate_limiter_spaces_requests_evenly():
     for _ in range(5):
         limiter.acquire()
     assert slept == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_a_new_patchset_schedules_the_cancellation_of_stale_tryjobs(imported):
+    from django_tasks_db.models import DBTaskResult
+
+    assert run("refresh_cls", retry_delay=0).status == 0
+    assert not DBTaskResult.objects.filter(task_path__endswith="cancel_stale_tryjobs").exists()
+    imported.add_patchset(102, kind="REWORK")  # ps 2 is not equivalent to ps 1
+    assert run("refresh_cls", retry_delay=0).status == 0
+    [task] = DBTaskResult.objects.filter(task_path__endswith="cancel_stale_tryjobs")
+    assert task.args_kwargs["args"] == [CL.objects.get(change=102).id, 1, 2]
