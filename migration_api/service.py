@@ -145,6 +145,9 @@ def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: Cal
     if not request.luci_project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, request.luci_project)
+    if "\x00" in request.luci_project:
+        # No project is named so, and PostgreSQL refuses to compare text with a NUL.
+        return migration_pb.FetchActiveRunsResponse()
     runs = queries.runs_for_cqdaemon(request.luci_project)
     return serializers.active_runs_response(runs.run_ids, runs.cls, runs.deps, runs.outside_cls)
 
@@ -153,6 +156,9 @@ def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: C
     if not request.luci_project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, request.luci_project)
+    if "\x00" in request.luci_project:
+        # No project is named so, and PostgreSQL refuses to compare text with a NUL.
+        return migration_pb.FetchExcludedCLsResponse()
     cls = queries.cls_excluded_from_cqdaemon(request.luci_project)
     return migration_pb.FetchExcludedCLsResponse(
         cls=[serializers.excluded_cl_message(cl) for cl in cls]

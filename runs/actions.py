@@ -336,6 +336,14 @@ def post_gerrit_message(
             f"Run {run.id!r} is already finished ({RunStatus(run.status).name})",
         )
     text = gerrit_messages.prepare_message(request.comment)
+    for field, column, value in (
+        ("comment", "message", text),
+        ("revision", "revision", request.revision),
+    ):
+        try:
+            serializers.check_columns_fit(GerritPost, {column: value}, "request")
+        except InvalidMessage as e:
+            raise ActionError(Code.INVALID_ARGUMENT, f"{field}: {e.reason}") from e
     info = serializers.change_info_from_row(cl)
     if gerrit_messages.already_posted(info.messages, request.comment, run.create_time):
         return
@@ -431,6 +439,10 @@ def report_runs(
     now = now or timezone.now()
     rows_by_project = {}
     for project, runs in snapshots.items():
+        try:
+            serializers.check_columns_fit(ReportedRunsSnapshot, {"project": project}, "runs")
+        except InvalidMessage as e:
+            raise invalid(e) from e
         rows = []
         for i, reported in enumerate(runs):
             try:

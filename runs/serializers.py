@@ -159,6 +159,10 @@ def reported_run_columns(msg: migration_pb.ReportedRun, field: str = "run") -> d
     if not msg.HasField("attempt"):
         raise InvalidMessage(f"{field}.attempt", "must be set")
     ensure_stored_whole(msg, migration_pb.ReportedRun(id=msg.id, attempt=msg.attempt), field)
+    try:
+        check_columns_fit(FinishedCQDRun, {"reported_id": msg.id}, field)
+    except InvalidMessage as e:
+        raise InvalidMessage(f"{field}.id", e.reason) from None
     return {"reported_id": msg.id, **attempt_columns(msg.attempt, f"{field}.attempt")}
 
 
