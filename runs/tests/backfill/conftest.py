@@ -58,3 +58,9 @@ def write_generated(path: Path, count: int, *, builds: Path | None = None, **kwa
 def generated(tmp_path) -> Path:
     """300 generated attempt lines (every status, multi-CL attempts, reuse, both flavours)."""
     return write_generated(tmp_path / "attempts.jsonl", 300, builds=tmp_path / "builds.jsonl")
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Commands reading standard input write their reject file in the working directory."""
+    monkeypatch.chdir(tmp_path)
