@@ -141,23 +141,24 @@ def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context:
     return migration_pb.PostGerritMessageResponse()
 
 
-def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: CallContext):
-    if not request.luci_project:
+def listable_project(context: CallContext, project: str) -> bool:
+    """Checks a list request's `luci_project`; False when no project can have that name."""
+    if not project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
-    require_project(context, request.luci_project)
-    if "\x00" in request.luci_project:
-        # No project is named so, and PostgreSQL refuses to compare text with a NUL.
+    require_project(context, project)
+    # No project is named with a NUL, and PostgreSQL refuses to compare text with one.
+    return "\x00" not in project
+
+
+def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: CallContext):
+    if not listable_project(context, request.luci_project):
         return migration_pb.FetchActiveRunsResponse()
     runs = queries.runs_for_cqdaemon(request.luci_project)
     return serializers.active_runs_response(runs.run_ids, runs.cls, runs.deps, runs.outside_cls)
 
 
 def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: CallContext):
-    if not request.luci_project:
-        raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
-    require_project(context, request.luci_project)
-    if "\x00" in request.luci_project:
-        # No project is named so, and PostgreSQL refuses to compare text with a NUL.
+    if not listable_project(context, request.luci_project):
         return migration_pb.FetchExcludedCLsResponse()
     cls = queries.cls_excluded_from_cqdaemon(request.luci_project)
     return migration_pb.FetchExcludedCLsResponse(
