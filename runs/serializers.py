@@ -357,17 +357,8 @@ def run_cl_view_message(view: RunCLView, deps: list[tuple[int, int]]) -> migrati
 
 def _write_run_cl(msg: migration_pb.RunCL, view: RunCLView, deps: list[tuple[int, int]]) -> None:
     # Fills an empty message in place: this runs thousands of times per FetchActiveRuns.
-    msg.id = view.cl_id
-    msg.files.extend(view.files)
-    gc = msg.gc
-    gc.host = view.host
-    gc.project = view.gerrit_project
-    gc.change = view.change
-    gc.patchset = view.patchset
-    gc.earliest_equivalent_patchset = view.min_equivalent_patchset
-    gc.mode = mode_to_bigquery(view.trigger_mode)
-    if view.info:
-        msg.info.ParseFromString(bytes(view.info))
+    _write_snapshot(msg, view.cl_id, view)
+    msg.gc.mode = mode_to_bigquery(view.trigger_mode)
     trigger = msg.trigger
     write_timestamp(trigger.time, view.trigger_time)
     trigger.account_id = view.trigger_account_id
@@ -386,7 +377,13 @@ def fyi_dep_message(cl) -> migration_pb.RunCL:
 
 
 def _write_fyi_dep(msg: migration_pb.RunCL, cl) -> None:
-    msg.id = cl.id
+    _write_snapshot(msg, cl.id, cl)
+
+
+def _write_snapshot(msg: migration_pb.RunCL, clid: int, cl) -> None:
+    """The parts of a RunCL a CL snapshot gives: `cl` has host, change, gerrit_project,
+    patchset, min_equivalent_patchset, info and files (a CL or RunCL view or row)."""
+    msg.id = clid
     msg.files.extend(cl.files)
     gc = msg.gc
     gc.host = cl.host
