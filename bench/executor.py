@@ -24,6 +24,7 @@ from cvproto.times import to_timestamp
 from runs import actions as run_actions
 from runs.ids import RunID
 from runs.models import CL, Run, RunCL, RunStatus, Verifier
+from runs.serializers import set_served_message
 from tryjobs import actions, serializers
 from tryjobs.backend import get_backend
 from tryjobs.executor import RunCL as ViewCL
@@ -59,7 +60,7 @@ def make_run() -> Run:
             min_equivalent_patchset=3,
             info=b"",
         )
-        RunCL.objects.create(
+        run_cl = RunCL(
             run=run,
             cl=cl,
             position=position,
@@ -70,6 +71,7 @@ def make_run() -> Run:
             min_equivalent_patchset=3,
             info=b"",
         )
+        set_served_message(run_cl).save()
     return run
 
 

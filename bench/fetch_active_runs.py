@@ -159,9 +159,11 @@ def create_runs(
             )
             run_cl, deps = serializers.run_cl_rows(run.id, position, msg, row, clids)
             if fyi and position == 0:
+                # run_cl_rows only takes deps on CLs of the run.
                 parent = parents[i][0]
                 deps.append(RunCLDep(run_cl=run_cl, depends_on=parent, kind=2, position=0))
                 msg.deps.add(id=parent.id, hard=False)
+                serializers.set_served_message(run_cl, deps)
             run_cl_rows.append(run_cl)
             dep_rows.extend(deps)
             messages.append(msg)

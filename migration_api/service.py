@@ -154,7 +154,7 @@ def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: Cal
     if not listable_project(context, request.luci_project):
         return migration_pb.FetchActiveRunsResponse()
     runs = queries.runs_for_cqdaemon(request.luci_project)
-    return serializers.active_runs_response(runs.run_ids, runs.cls, runs.deps, runs.outside_cls)
+    return serializers.active_runs_response(runs.run_ids, runs.cls, runs.fyi_deps, runs.outside_cls)
 
 
 def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: CallContext):

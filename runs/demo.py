@@ -65,6 +65,7 @@ from runs.serializers import (
     mode_to_bigquery,
     reported_run_columns,
     run_cl_rows,
+    set_served_message,
     verified_run_row,
 )
 from tryjobs.buildbucket_status import parse_cq_output, tryjob_status_from_build
@@ -1571,7 +1572,7 @@ class _Seeder:
                         files=cl.d.files,
                     ),
                 )
-                row.save()
+                set_served_message(row).save()
                 run.run_cls.append(row)
                 continue
             msg = migration_pb.RunCL(

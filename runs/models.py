@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Length
+from django.db.models.lookups import GreaterThan
 
 from runs.ids import RunID
 
@@ -337,6 +338,12 @@ class RunCL(ChangeSnapshot):
     submit_time = models.DateTimeField(
         null=True, blank=True, help_text="When cvsite submitted this CL to Gerrit."
     )
+    # FetchActiveRuns copies these bytes instead of rebuilding thousands of messages per call.
+    served_message = models.BinaryField(
+        editable=False,
+        help_text="migration.RunCL as CQDaemon is served it, deps included, binary encoding: "
+        "derived from this row and its deps when they are written (see runs.serializers).",
+    )
 
     class Meta:
         verbose_name = "run CL"
@@ -345,6 +352,11 @@ class RunCL(ChangeSnapshot):
             models.UniqueConstraint(fields=["run", "cl"], name="runcl_unique_run_cl"),
             models.UniqueConstraint(fields=["run", "position"], name="runcl_unique_run_position"),
             *ChangeSnapshot.snapshot_constraints("runcl"),
+            # Never empty: a served RunCL always has its CLID.
+            models.CheckConstraint(
+                condition=GreaterThan(Length("served_message"), 0),
+                name="runcl_served_message_set",
+            ),
         ]
         indexes = [models.Index(fields=["cl", "run"], name="runcl_by_cl")]
 

@@ -10,6 +10,7 @@ Entry points:
   reported_run_columns(msg, field) / reported_run_from_row(row)    migration.ReportedRun
   verified_run_row(run_id, msg) / verified_run_request_from_row(row)  ReportVerifiedRunRequest
   run_cl_rows(run_id, position, msg, cl, run_clids) / run_cl_message(run_cl)   migration.RunCL
+  set_served_message(run_cl, deps)   RunCL.served_message, for writers that skip run_cl_rows
 """
 
 from collections.abc import Collection
@@ -279,17 +280,16 @@ def run_cl_rows(
     served.gc.ClearField("trigger_time")
     if not msg.info.ByteSize():
         served.ClearField("info")
-    ensure_stored_whole(served, run_cl_message(run_cl, deps), field)
+    rebuilt = run_cl_message(run_cl, deps)
+    ensure_stored_whole(served, rebuilt, field)
     check_row_fits(run_cl, field)
+    run_cl.served_message = rebuilt.SerializeToString(deterministic=True)
     return run_cl, deps
 
 
 class RunCLView(NamedTuple):
-    """What migration.RunCL is built from: a RunCL row with its CL's host and change.
-
-    Read straight from `values_list(*RUN_CL_VIEW_COLUMNS)` where model instances would cost
-    more than the answer (FetchActiveRuns of a busy project), or from rows (`of`).
-    """
+    """What migration.RunCL is built from: a RunCL row with its CL's host and change, from a
+    row (`of`) or from the values of a writer that bypasses the model."""
 
     cl_id: int
     host: str
@@ -322,8 +322,6 @@ class RunCLView(NamedTuple):
         )
 
 
-RUN_CL_VIEW_COLUMNS = ("cl_id", "cl__host", "cl__change", *RunCLView._fields[3:])
-
 # A CL's latest snapshot, for fyi_deps: CL rows and values_list(*CL_VIEW_COLUMNS) both fit.
 CL_VIEW_COLUMNS = (
     "id",
@@ -351,12 +349,6 @@ def run_cl_view_message(view: RunCLView, deps: list[tuple[int, int]]) -> migrati
     trigger time is in `trigger`), and so does info when nothing is known of the change.
     """
     msg = migration_pb.RunCL()
-    _write_run_cl(msg, view, deps)
-    return msg
-
-
-def _write_run_cl(msg: migration_pb.RunCL, view: RunCLView, deps: list[tuple[int, int]]) -> None:
-    # Fills an empty message in place: this runs thousands of times per FetchActiveRuns.
     _write_snapshot(msg, view.cl_id, view)
     msg.gc.mode = mode_to_bigquery(view.trigger_mode)
     trigger = msg.trigger
@@ -365,6 +357,21 @@ def _write_run_cl(msg: migration_pb.RunCL, view: RunCLView, deps: list[tuple[int
     trigger.email = view.trigger_email
     for clid, kind in deps:
         msg.deps.add(id=clid, hard=kind == DepKind.HARD)
+    return msg
+
+
+def served_run_cl(view: RunCLView, deps: list[tuple[int, int]]) -> bytes:
+    """RunCL.served_message of a run CL and its (CLID, DepKind) deps in stored order."""
+    return run_cl_view_message(view, deps).SerializeToString(deterministic=True)
+
+
+def set_served_message(run_cl: RunCL, deps: list[RunCLDep] = ()) -> RunCL:
+    """Every writer of a RunCL row calls this (or run_cl_rows, which does) before inserting it,
+    with the deps it will insert along: the row and its deps never change afterwards."""
+    run_cl.served_message = served_run_cl(
+        RunCLView.of(run_cl), [(d.depends_on_id, d.kind) for d in deps]
+    )
+    return run_cl
 
 
 def fyi_dep_message(cl) -> migration_pb.RunCL:
@@ -397,21 +404,19 @@ def _write_snapshot(msg: migration_pb.RunCL, clid: int, cl) -> None:
 
 def active_runs_response(
     run_ids: list[str],
-    cls: dict[str, list[RunCLView]],
-    deps: dict[str, dict[int, list[tuple[int, int]]]],
+    cls: dict[str, list[bytes]],
+    fyi_deps: dict[str, list[int]],
     outside_cls: dict,
 ) -> migration_pb.FetchActiveRunsResponse:
-    """FetchActiveRunsResponse: each run's CLs in order with their deps ((CLID, DepKind) by
-    run ID and CLID), and as fyi_deps the CLs they depend on outside the run (by CLID)."""
+    """FetchActiveRunsResponse: each run's CLs in order (RunCL.served_message by run ID), and
+    as fyi_deps the latest snapshots of the CLs they depend on outside the run (CLIDs by run
+    ID, snapshots by CLID)."""
     response = migration_pb.FetchActiveRunsResponse()
     for run_id in run_ids:
-        run_cls = cls.get(run_id, [])
-        run_deps = deps.get(run_id, {})
         active = response.active_runs.add(id=run_id)
-        for view in run_cls:
-            _write_run_cl(active.cls.add(), view, run_deps.get(view.cl_id, []))
-        in_run = {view.cl_id for view in run_cls}
-        for clid in sorted({d for ds in run_deps.values() for d, _ in ds} - in_run):
+        for served in cls.get(run_id, ()):
+            active.cls.add().MergeFromString(served)
+        for clid in fyi_deps.get(run_id, ()):
             _write_fyi_dep(active.fyi_deps.add(), outside_cls[clid])
     return response
 

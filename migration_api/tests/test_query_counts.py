@@ -15,6 +15,7 @@ from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
 from runs.ids import RunID
 from runs.models import CL, DepKind, Run, RunCL, RunCLDep, RunStatus
+from runs.serializers import set_served_message
 
 URL = "/prpc/migration.Migration/FetchActiveRuns"
 BINARY = "application/prpc; encoding=binary"
@@ -55,9 +56,8 @@ def create_active_runs(project: str, runs: int, first_change: int) -> None:
                 trigger_account_id=1,
                 **snapshot,
             )
-            run_cls.append(run_cl)
             depends_on = in_run[:position] or [outside]
-            deps.extend(
+            run_cl_deps = [
                 RunCLDep(
                     run_cl=run_cl,
                     depends_on=dep,
@@ -65,7 +65,9 @@ def create_active_runs(project: str, runs: int, first_change: int) -> None:
                     position=n,
                 )
                 for n, dep in enumerate(depends_on)
-            )
+            ]
+            run_cls.append(set_served_message(run_cl, run_cl_deps))
+            deps.extend(run_cl_deps)
     Run.objects.bulk_create(run_rows)
     RunCL.objects.bulk_create(run_cls)
     RunCLDep.objects.bulk_create(deps)

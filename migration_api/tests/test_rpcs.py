@@ -210,7 +210,7 @@ def add_run_cl(
 ) -> RunCL:
     """A RunCL snapshot of `cl` in `run`; `deps` are (CL, hard) in stored order."""
     info = info or change_info(cl.change, patchset=patchset)
-    run_cl = RunCL.objects.create(
+    run_cl = RunCL(
         run=run,
         cl=cl,
         position=position,
@@ -220,13 +220,17 @@ def add_run_cl(
         trigger_email=email,
         **snapshot_columns(info, patchset=patchset, min_equivalent=min_equivalent, files=files),
     )
-    for i, (dep, hard) in enumerate(deps):
-        RunCLDep.objects.create(
+    run_cl_deps = [
+        RunCLDep(
             run_cl=run_cl,
             depends_on=dep,
             kind=DepKind.HARD if hard else DepKind.SOFT,
             position=i,
         )
+        for i, (dep, hard) in enumerate(deps)
+    ]
+    serializers.set_served_message(run_cl, run_cl_deps).save()
+    RunCLDep.objects.bulk_create(run_cl_deps)
     return run_cl
 
 

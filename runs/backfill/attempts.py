@@ -52,9 +52,11 @@ from runs.models import (
 )
 from runs.serializers import (
     MODE_BY_NAME,
+    RunCLView,
     attempt_columns,
     change_snapshot_columns,
     check_columns_fit,
+    served_run_cl,
 )
 from tryjobs.external_id import ExternalIDError, buildbucket_external_id, reuse_key
 from tryjobs.models import Tryjob, TryjobCLPatchset, TryjobStatus
@@ -610,18 +612,27 @@ class AttemptHandler(Handler):
         )
         run_cls = []
         for run_id, position, change, mode in plan.run_cls:
-            run_cls.append(
-                {
-                    "run_id": run_id,
-                    "cl_id": cl_ids[(change.host, change.change)],
-                    "position": position,
-                    "trigger_time": change.trigger_time,
-                    "trigger_mode": mode,
-                    "trigger_account_id": 0,
-                    "submit_time": plan.submitted.pop((run_id, change.host, change.change), None),
-                    **_snapshot(change),
-                }
+            row = {
+                "run_id": run_id,
+                "cl_id": cl_ids[(change.host, change.change)],
+                "position": position,
+                "trigger_time": change.trigger_time,
+                "trigger_mode": mode,
+                "trigger_account_id": 0,
+                "trigger_email": "",
+                "submit_time": plan.submitted.pop((run_id, change.host, change.change), None),
+                **_snapshot(change),
+            }
+            row["served_message"] = served_run_cl(
+                RunCLView(
+                    row["cl_id"],
+                    change.host,
+                    change.change,
+                    **{name: row[name] for name in RunCLView._fields[3:]},
+                ),
+                deps=[],  # CQDaemon's attempts do not say how their CLs depend on each other
             )
+            run_cls.append(row)
         writer.insert(RunCL, run_cls, with_pk=False)
         writer.update_rows(
             RunCL, ["submit_time"], [(time, pk) for pk, time in plan.submit_updates.items()]

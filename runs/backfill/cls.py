@@ -19,6 +19,7 @@ import json
 import queue
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ from gerrit.errors import GerritError
 from runs.backfill import writer
 from runs.backfill.core import Handler, Outcome, Record, Reject
 from runs.backfill.source import SourceRecord
-from runs.models import CL, RunCL, RunStatus
-from runs.serializers import change_snapshot_columns
+from runs.models import CL, RunCL, RunCLDep, RunStatus
+from runs.serializers import RunCLView, change_snapshot_columns, served_run_cl
 from tryjobs.actions import schedule_stale_tryjob_cancellation
 
 __all__ = ["CLSource", "RateLimiter", "RefreshHandler", "min_equivalent_patchset"]
@@ -338,17 +339,28 @@ class RefreshHandler(Handler):
             RunCL.objects.filter(cl_id__in=list(by_cl), run__status__in=RunStatus.active())
             .annotate(info_length=Length("info"))
             .filter(info_length=0)
-            .values_list("id", "cl_id", "patchset")
+            .values_list("id", "cl_id", "cl__host", "cl__change", *RunCLView._fields[3:10])
         )
+        views = {}
+        for run_cl_id, *kept in rows:
+            columns = by_cl[kept[0]]
+            view = RunCLView(*kept, columns["info"], columns["files"])
+            if columns["patchset"] == view.patchset:
+                views[run_cl_id] = view
+        deps = defaultdict(list)
+        for run_cl_id, depends_on, kind in (
+            RunCLDep.objects.filter(run_cl_id__in=list(views))
+            .order_by("run_cl_id", "position")
+            .values_list("run_cl_id", "depends_on_id", "kind")
+        ):
+            deps[run_cl_id].append((depends_on, kind))
         updates = []
-        filled = set()
-        for run_cl_id, clid, patchset in rows:
-            columns = by_cl[clid]
-            if columns["patchset"] == patchset:
-                updates.append([columns[c] for c in _RUN_CL_COLUMNS] + [run_cl_id])
-                filled.add(clid)
-        writer.update_rows(RunCL, list(_RUN_CL_COLUMNS), updates)
-        return filled
+        for run_cl_id, view in views.items():
+            columns = by_cl[view.cl_id]
+            served = served_run_cl(view, deps[run_cl_id])
+            updates.append([columns[c] for c in _RUN_CL_COLUMNS] + [served, run_cl_id])
+        writer.update_rows(RunCL, [*_RUN_CL_COLUMNS, "served_message"], updates)
+        return {view.cl_id for view in views.values()}
 
 
 def _snapshot_columns(info: gerrit_pb2.ChangeInfo) -> dict:

@@ -67,30 +67,30 @@ def make_run_of_changes(gerrit, changes, *, project="chromium", mode="FULL_RUN",
         create_time=trigger_time,
         status=status or RunStatus.RUNNING,
     )
-    cls = {}
-    for position, info in enumerate(infos):
+    snapshots, cls = {}, {}
+    for info in infos:
         patchset = info.revisions[info.current_revision].number
-        snapshot = serializers.change_snapshot_columns(
+        snapshots[info.number] = serializers.change_snapshot_columns(
             info, patchset=patchset, min_equivalent_patchset=patchset, files=["a.txt"]
         )
-        cl, _ = CL.objects.update_or_create(host=gerrit.host, change=info.number, defaults=snapshot)
-        cls[info.number] = cl
-        RunCL.objects.create(
+        cls[info.number], _ = CL.objects.update_or_create(
+            host=gerrit.host, change=info.number, defaults=snapshots[info.number]
+        )
+    for position, number in enumerate(changes):
+        run_cl = RunCL(
             run=run,
-            cl=cl,
+            cl=cls[number],
             position=position,
             trigger_time=trigger_time,
             trigger_mode=mode,
             trigger_account_id=1,
-            **snapshot,
+            **snapshots[number],
         )
-    for number in changes:
-        for i, dep in enumerate(gerrit.depends_on.get(number, ())):
-            if dep in cls:
-                RunCLDep.objects.create(
-                    run_cl=RunCL.objects.get(run=run, cl=cls[number]),
-                    depends_on=cls[dep],
-                    kind=DepKind.HARD,
-                    position=i,
-                )
+        in_run = [dep for dep in gerrit.depends_on.get(number, ()) if dep in cls]
+        deps = [
+            RunCLDep(run_cl=run_cl, depends_on=cls[dep], kind=DepKind.HARD, position=i)
+            for i, dep in enumerate(in_run)
+        ]
+        serializers.set_served_message(run_cl, deps).save()
+        RunCLDep.objects.bulk_create(deps)
     return run

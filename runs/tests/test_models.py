@@ -30,6 +30,7 @@ from runs.models import (
     VerifiedCQDRun,
     VerifyAction,
 )
+from runs.serializers import set_served_message
 from runs.tests.constraints import apply, constraint_messages, db_rejects, default_message
 from runs.tests.factories import BASE_TIME, make_cl, make_run
 
@@ -58,7 +59,9 @@ def make_run_cl(run: Run, cl: CL, position: int = 0, **overrides) -> RunCL:
         "trigger_account_id": 1000,
     }
     fields.update(overrides)
-    return RunCL.objects.create(**fields)
+    run_cl = set_served_message(RunCL(**fields))
+    run_cl.save()
+    return run_cl
 
 
 def cqd_fields(**overrides) -> dict:

@@ -17,6 +17,7 @@ from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
 from runs import actions as run_actions
 from runs.models import CL, Run, RunCL, Verifier
+from runs.serializers import set_served_message
 from runs.tests.factories import BASE_TIME, make_run
 from tryjobs import actions, serializers
 from tryjobs.backend import get_backend
@@ -74,7 +75,7 @@ def cvsite_run(
         run_actions.set_project_verifier(project, Verifier.CVSITE, "test")
     run = make_run(project, mode=mode, **overrides)
     for position, cl in enumerate(cls if cls is not None else make_cls()):
-        RunCL.objects.create(
+        run_cl = RunCL(
             run=run,
             cl=cl,
             position=position,
@@ -85,6 +86,7 @@ def cvsite_run(
             min_equivalent_patchset=cl.min_equivalent_patchset,
             info=b"",
         )
+        set_served_message(run_cl).save()
     return run
 
 

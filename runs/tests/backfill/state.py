@@ -26,6 +26,18 @@ def _rows(queryset, *fields) -> list[list]:
     return sorted([_plain(v) for v in row] for row in queryset.values_list(*fields))
 
 
+def _served_without_clid(row: list) -> list:
+    """A run CL row ending in (CLID, served_message hex), with the served message's CLID
+    checked against the row's and then left out, like the CLID itself."""
+    from cvproto.migration import migration_pb2
+
+    *kept, clid, served = row
+    message = migration_pb2.RunCL.FromString(bytes.fromhex(served))
+    assert message.id == clid, f"served_message names CL {message.id}, the row CL {clid}"
+    message.ClearField("id")
+    return [*kept, message.SerializeToString(deterministic=True).hex()]
+
+
 def dump_state() -> dict[str, list]:
     from django.db.models import Q
 
@@ -38,7 +50,13 @@ def dump_state() -> dict[str, list]:
         "run_id",
         "cl__host",
         "cl__change",
-        *(f.attname for f in RunCL._meta.concrete_fields if f.name not in ("id", "run", "cl")),
+        *(
+            f.attname
+            for f in RunCL._meta.concrete_fields
+            if f.name not in ("id", "run", "cl", "served_message")
+        ),
+        "cl_id",
+        "served_message",
     ]
     attempt_fields = [
         f.attname
@@ -53,7 +71,9 @@ def dump_state() -> dict[str, list]:
     return {
         "runs": _rows(Run.objects.all(), *run_fields),
         "cls": _rows(CL.objects.all(), *cl_fields),
-        "run_cls": _rows(RunCL.objects.all(), *run_cl_fields),
+        "run_cls": sorted(
+            _served_without_clid(row) for row in _rows(RunCL.objects.all(), *run_cl_fields)
+        ),
         "events": _rows(
             RunEvent.objects.all(), "run_id", "actor", "kind", "from_status", "to_status", "detail"
         ),

@@ -9,9 +9,10 @@ from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
 from runs.backfill.cls import RateLimiter, min_equivalent_patchset
 from runs.backfill.command import REJECTS_EXIT_STATUS
-from runs.models import CL, RunCL
-from runs.serializers import change_info_from_row
+from runs.models import CL, DepKind, RunCL, RunCLDep
+from runs.serializers import change_info_from_row, set_served_message
 from runs.tests.backfill.conftest import run
+from runs.tests.factories import make_cl, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,41 @@ def test_a_new_patchset_schedules_the_cancellation_of_stale_tryjobs(imported):
     assert run("refresh_cls", retry_delay=0).status == 0
     [task] = DBTaskResult.objects.filter(task_path__endswith="cancel_stale_tryjobs")
     assert task.args_kwargs["args"] == [CL.objects.get(change=102).id, 1, 2]
+
+
+def test_filling_an_active_runs_snapshot_keeps_the_deps_it_serves(gerrit, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for number in (201, 202):
+        gerrit.add_change(number, project="infra/infra", files=[f"f{number}.py"])
+    active = make_run("infra")
+    cls = [make_cl(gerrit.host, change=number) for number in (201, 202)]
+    rows = []
+    for position, cl in enumerate(cls):
+        row = RunCL(
+            run=active,
+            cl=cl,
+            position=position,
+            trigger_time=active.create_time,
+            trigger_mode="DRY_RUN",
+            trigger_account_id=1,
+            patchset=1,
+            min_equivalent_patchset=1,
+            info=b"",
+        )
+        deps = [
+            RunCLDep(run_cl=row, depends_on=c, kind=DepKind.HARD, position=0)
+            for c in cls[:position]
+        ]
+        set_served_message(row, deps).save()
+        RunCLDep.objects.bulk_create(deps)
+        rows.append(row)
+
+    assert run("refresh_cls", retry_delay=0).status == 0
+
+    first, second = (
+        migration_pb.RunCL.FromString(bytes(RunCL.objects.get(pk=row.pk).served_message))
+        for row in rows
+    )
+    assert first.info.number == 201 and list(first.files) == ["f201.py"] and not first.deps
+    assert second.info.number == 202 and list(second.files) == ["f202.py"]
+    assert [(d.id, d.hard) for d in second.deps] == [(cls[0].id, True)]
