@@ -32,3 +32,13 @@ def run_tasks(db, monkeypatch):
         return DBTaskResult.objects.exclude(status="READY").count() - before
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_api_tokens():
+    """Each test's tokens are rolled back with it: so are the ones this process trusted."""
+    from migration_api.auth import tokens
+
+    tokens.clear()
+    yield
+    tokens.clear()

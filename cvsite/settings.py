@@ -36,6 +36,19 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds < float("inf"):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number of seconds >= 0")
+    return seconds
+
+
 DEBUG = env_bool("DJANGO_DEBUG")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -179,6 +192,14 @@ GERRIT_NETRC_FILE = os.environ.get("GERRIT_NETRC_FILE", "") or None
 GERRIT_TIMEOUT_SECONDS = _gerrit_conf.parse_timeout(os.environ.get("GERRIT_TIMEOUT_SECONDS", ""))
 GERRIT_URL_OVERRIDES = _gerrit_conf.parse_url_overrides(os.environ.get("GERRIT_URL_OVERRIDES", ""))
 # --- end Gerrit ------------------------------------------------------------------------------
+
+# --- Migration API (migration_api/) ----------------------------------------------------------
+# API_TOKEN_CACHE_SECONDS  how long each server process trusts an API token it looked up, so a
+#                          busy CQDaemon is not looked up on every call. A token revoked in the
+#                          admin stops working at once in that process and within this many
+#                          seconds in every other one. Default 10; 0 looks up every call.
+API_TOKEN_CACHE_SECONDS = env_seconds("API_TOKEN_CACHE_SECONDS", 10)
+# --- end Migration API -----------------------------------------------------------------------
 
 # --- Tryjobs (tryjobs/) ----------------------------------------------------------------------
 # TRYJOB_BACKEND  dotted path of the tryjobs.backend.TryjobBackend class that launches and

@@ -1,9 +1,10 @@
 """API tokens (list, revoke; the token itself is never shown) and the record of API calls."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Max
-from django.utils import timezone
 
+from migration_api import auth
 from migration_api.models import ApiCall, ApiToken
 from runs.admin import ReadOnlyAdmin
 
@@ -33,8 +34,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        count = auth.revoke(queryset)
+        self.message_user(
+            request,
+            f"Revoked {count} token(s). Other server processes may still accept them for up "
+            f"to {settings.API_TOKEN_CACHE_SECONDS:g} s.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ApiCall)

@@ -1,7 +1,10 @@
 """Bearer-token authentication, per-project authorization and call records for the API."""
 
 import logging
+import threading
+import time
 
+from django.conf import settings
 from django.utils import timezone
 
 from migration_api.models import ApiCall, ApiToken, hash_token
@@ -12,16 +15,59 @@ from prpc.service import CallContext
 logger = logging.getLogger(__name__)
 
 
+class TokenCache:
+    """Active tokens by hash, each trusted for `API_TOKEN_CACHE_SECONDS` after it was read.
+
+    Per process and thread-safe. Unknown and revoked tokens are never kept, so a new token
+    works at once and guessing fills nothing; `revoke` forgets this process's entries.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[float, ApiToken]] = {}
+
+    def get(self, token_hash: str) -> ApiToken | None:
+        ttl = settings.API_TOKEN_CACHE_SECONDS
+        now = self._clock()
+        with self._lock:
+            cached = self._tokens.get(token_hash)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        row = ApiToken.objects.active().filter(token_hash=token_hash).first()
+        with self._lock:
+            if row is not None and ttl > 0:
+                self._tokens[token_hash] = (now + ttl, row)
+            else:
+                self._tokens.pop(token_hash, None)
+        return row
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+tokens = TokenCache()
+
+
 def authenticate(context: CallContext) -> ApiToken:
     """The caller's active token, from `Authorization: Bearer <token>`."""
     header = context.metadata.first("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise PrpcError(Code.UNAUTHENTICATED, "an `Authorization: Bearer <token>` header is needed")
-    row = ApiToken.objects.active().filter(token_hash=hash_token(token.strip())).first()
+    row = tokens.get(hash_token(token.strip()))
     if row is None:
         raise PrpcError(Code.UNAUTHENTICATED, "the token is unknown or revoked")
     return row
+
+
+def revoke(queryset) -> int:
+    """Revokes the active tokens of `queryset`; returns how many. They stop working at once in
+    this process, and in others once their cache entries expire (API_TOKEN_CACHE_SECONDS)."""
+    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    tokens.clear()
+    return count
 
 
 def require_project(context: CallContext, project: str) -> None:

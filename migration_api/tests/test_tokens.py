@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from cvproto.migration import migration_pb2 as migration_pb
+from migration_api import auth
 from migration_api.models import TOKEN_PREFIX, ApiCall, ApiToken
 from migration_api.tests.conftest import MigrationClient, wait_for_request_threads
 from prpc.client import Client, RpcError
@@ -100,7 +101,7 @@ def test_the_printed_token_works_until_it_is_revoked(live_server, fmt):
             api.FetchActiveRuns(migration_pb.FetchActiveRunsRequest(luci_project="v8"))
         assert (outside.value.code, outside.value.http_status) == (Code.PERMISSION_DENIED, 403)
 
-        ApiToken.objects.update(revoked_at=timezone.now())
+        auth.revoke(ApiToken.objects.all())
 
         with pytest.raises(RpcError) as revoked:
             api.FetchActiveRuns(request)
@@ -125,3 +126,83 @@ def test_an_all_projects_token_reaches_any_project(live_server):
             api.FetchExcludedCLs(migration_pb.FetchExcludedCLsRequest(luci_project=project))
     wait_for_request_threads()
     assert list(ApiCall.objects.values_list("code", flat=True)) == ["OK"] * 3
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.django_db
+def test_a_token_is_looked_up_once_per_cache_period(settings, django_assert_num_queries):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    clock = FakeClock()
+    cache = auth.TokenCache(clock=clock)
+    row, token = ApiToken.issue("cqdaemon", ["chromium"])
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+
+    with django_assert_num_queries(1):
+        assert cache.get(token_hash) == row
+        clock.now += 9.9
+        assert cache.get(token_hash) == row
+    clock.now += 0.1
+    with django_assert_num_queries(1):
+        assert cache.get(token_hash) == row
+
+
+@pytest.mark.django_db
+def test_a_token_revoked_by_another_process_works_here_until_the_cache_period_ends(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    clock = FakeClock()
+    cache = auth.TokenCache(clock=clock)
+    row, token = ApiToken.issue("cqdaemon", ["chromium"])
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    assert cache.get(token_hash) == row
+
+    ApiToken.objects.update(revoked_at=timezone.now())  # as another server process would
+    clock.now += 5
+    assert cache.get(token_hash) == row
+    clock.now += 5
+    assert cache.get(token_hash) is None
+    assert cache.get(token_hash) is None
+
+
+@pytest.mark.django_db
+def test_unknown_tokens_are_never_kept_and_a_new_token_works_at_once(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    cache = auth.TokenCache(clock=FakeClock())
+    _, token = ApiToken.issue("cqdaemon", ["chromium"])
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    ApiToken.objects.all().delete()
+    assert cache.get(token_hash) is None
+
+    row = ApiToken.objects.create(name="again", token_hash=token_hash, hint="x")
+    assert cache.get(token_hash) == row
+
+
+@pytest.mark.django_db
+def test_without_a_cache_period_every_call_is_looked_up(settings, django_assert_num_queries):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    cache = auth.TokenCache(clock=FakeClock())
+    row, token = ApiToken.issue("cqdaemon", ["chromium"])
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    with django_assert_num_queries(2):
+        assert cache.get(token_hash) == row
+        assert cache.get(token_hash) == row
+    ApiToken.objects.update(revoked_at=timezone.now())  # as another server process would
+    assert cache.get(token_hash) is None
+
+
+@pytest.mark.django_db
+def test_revoking_stops_the_token_at_once_in_this_process(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 3600
+    row, token = ApiToken.issue("cqdaemon", ["chromium"])
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    assert auth.tokens.get(token_hash) == row
+
+    assert auth.revoke(ApiToken.objects.filter(pk=row.pk)) == 1
+    assert auth.tokens.get(token_hash) is None
+    assert auth.revoke(ApiToken.objects.filter(pk=row.pk)) == 0  # already revoked
