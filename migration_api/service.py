@@ -33,8 +33,10 @@ def perform(action, *args, **kwargs):
         raise PrpcError(Code[e.code], e.message) from e
 
 
-def find_run_in_scope(context: CallContext, run_id: str, attempt_key: str) -> Run | None:
-    run = actions.find_run(run_id, attempt_key)
+def find_run_in_scope(
+    context: CallContext, run_id: str, attempt_key: str, *, lock: bool = False
+) -> Run | None:
+    run = actions.find_run(run_id, attempt_key, lock=lock)
     if run is not None:
         require_project(context, run.project)
     return run
@@ -83,7 +85,8 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
 def report_verified_run(request: migration_pb.ReportVerifiedRunRequest, context: CallContext):
     if not request.run.attempt.key:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
-    run = find_run_in_scope(context, request.run.id, request.run.attempt.key)
+    # Locked already (the handler's transaction holds it): the verdict needs it anyway.
+    run = find_run_in_scope(context, request.run.id, request.run.attempt.key, lock=True)
     if run is None:
         raise PrpcError(Code.NOT_FOUND, f"Run {request.run.id!r} does not exist")
     perform(actions.report_verified_run, run, request, actor(context))

@@ -66,14 +66,17 @@ def invalid(error: InvalidMessage) -> ActionError:
 # Lookups ---------------------------------------------------------------------------------------
 
 
-def find_run(run_id: str, attempt_key: str) -> Run | None:
-    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
+def find_run(run_id: str, attempt_key: str, *, lock: bool = False) -> Run | None:
+    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest).
+
+    `lock` locks it for the rest of the caller's transaction, as lock_run does."""
     # No stored ID or key holds a NUL, and PostgreSQL refuses to even compare text with one.
-    if run_id:
-        return None if "\x00" in run_id else Run.objects.filter(id=run_id).first()
-    if "\x00" in attempt_key:
+    if "\x00" in (run_id or attempt_key):
         return None
-    return Run.objects.filter(cqd_attempt_key=attempt_key).order_by("id").first()
+    runs = Run.objects.select_for_update() if lock else Run.objects.all()
+    if run_id:
+        return runs.filter(id=run_id).first()
+    return runs.filter(cqd_attempt_key=attempt_key).order_by("id").first()
 
 
 # Events and status -----------------------------------------------------------------------------
@@ -123,47 +126,43 @@ def report_verified_run(
 ) -> None:
     """CQDaemon's verdict on a run cvsite manages. The first report wins; later ones are no-ops.
 
-    SUBMIT (full runs) starts submission; DRY_RUN_OK (other modes) and FAIL post their message
-    to every CL, then end the run. A verdict that does not fit the run stores nothing.
+    `run` is locked in the caller's transaction (find_run(..., lock=True) or lock_run), which
+    holds every write: an ActionError is raised before the first one. SUBMIT (full runs)
+    starts submission; DRY_RUN_OK (other modes) and FAIL post their message to every CL, then
+    end the run. A verdict that does not fit the run stores nothing.
     """
     row = None
-    if not run.is_ended:  # mode and validity need no lock: checked before writing anything
+    if not run.is_ended:
         _check_action_fits(run, request)
         try:
             row = serializers.verified_run_row(run.id, request)
         except InvalidMessage as e:
             raise invalid(e) from e
-    # Nothing below raises on bad input, so no savepoint is needed inside a caller's transaction.
-    with transaction.atomic(savepoint=False):
-        run = lock_run(run.id)
-        # A query of its own, not a join in the locking one: on PostgreSQL a caller that waited
-        # for the lock gets the run re-read but the joined verdict as before the lock holder
-        # committed (none), and would insert a second one.
-        if VerifiedCQDRun.objects.filter(run_id=run.id).exists():
-            return  # the first report won
-        if run.is_ended:
-            # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
-            action = migration_pb.ReportVerifiedRunRequest.Action
-            name = action.Name(request.action) if request.action in action.values() else None
-            record_event(
-                run,
-                RunEventKind.CQD_VERIFIED,
-                actor,
-                f"ignored {name or f'action {request.action}'}",
-            )
-            return
-        row.update_time = timezone.now()
-        row.save(force_insert=True)
-        record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
-        from runs import tasks
+    # A query of its own, not a join in the locking one: on PostgreSQL a caller that waited
+    # for the lock gets the run re-read but the joined verdict as before the lock holder
+    # committed (none), and would insert a second one.
+    if VerifiedCQDRun.objects.filter(run_id=run.id).exists():
+        return  # the first report won
+    if run.is_ended:
+        # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
+        action = migration_pb.ReportVerifiedRunRequest.Action
+        name = action.Name(request.action) if request.action in action.values() else None
+        record_event(
+            run, RunEventKind.CQD_VERIFIED, actor, f"ignored {name or f'action {request.action}'}"
+        )
+        return
+    row.update_time = timezone.now()
+    row.save(force_insert=True)
+    record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
+    from runs import tasks
 
-        if row.action == VerifyAction.SUBMIT:
-            set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
-            tasks.submit_run.enqueue(run.id)
-        else:
-            # The task writes the messages' outbox rows: this call stays short, and the task
-            # is durable from this commit on.
-            tasks.finish_verified_run.enqueue(run.id)
+    if row.action == VerifyAction.SUBMIT:
+        set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
+        tasks.submit_run.enqueue(run.id)
+    else:
+        # The task writes the messages' outbox rows: this call stays short, and the task is
+        # durable from this commit on.
+        tasks.finish_verified_run.enqueue(run.id)
 
 
 def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:

@@ -1,6 +1,7 @@
 """Run actions and their durable side effects, against a fake Gerrit over real HTTP."""
 
 import pytest
+from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
@@ -35,6 +36,12 @@ def verified(run: Run, action, final_message: str = "") -> migration_pb.ReportVe
     )
 
 
+def report_verified(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:
+    """As the Migration API does: the run locked, in one transaction."""
+    with transaction.atomic():
+        actions.report_verified_run(actions.lock_run(run.id), request, actor="cqd")
+
+
 def statuses(run: Run) -> list[tuple[int | None, int | None]]:
     return list(
         RunEvent.objects.filter(run=run, kind=RunEventKind.STATUS_CHANGED).values_list(
@@ -48,7 +55,7 @@ def test_submit_submits_every_cl_in_dependency_order_then_succeeds(gerrit, run_t
     gerrit.add_change(2, project="chromium/src")
     run = make_run_of_changes(gerrit, [1, 2])
 
-    actions.report_verified_run(run, verified(run, Action.ACTION_SUBMIT), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_SUBMIT))
     run.refresh_from_db()
     assert run.status == RunStatus.WAITING_FOR_SUBMISSION
     assert gerrit.requests_to("POST", "/submit") == []
@@ -72,7 +79,7 @@ def test_submit_submits_every_cl_in_dependency_order_then_succeeds(gerrit, run_t
 def test_a_gerrit_outage_delays_submission_and_loses_nothing(gerrit, run_tasks):
     gerrit.add_change(1)
     run = make_run_of_changes(gerrit, [1])
-    actions.report_verified_run(run, verified(run, Action.ACTION_SUBMIT), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_SUBMIT))
     gerrit.fail_next(503, count=3, path_contains="/submit")
 
     for _ in range(3):
@@ -92,7 +99,7 @@ def test_a_timeout_is_retried_like_an_outage(gerrit, run_tasks, settings):
     settings.GERRIT_TIMEOUT_SECONDS = 0.5
     gerrit.add_change(1)
     run = make_run_of_changes(gerrit, [1])
-    actions.report_verified_run(run, verified(run, Action.ACTION_SUBMIT), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_SUBMIT))
     gerrit.hang_next(2, path_contains="/submit", then_answer=False)
     run_tasks()
     assert Run.objects.get(id=run.id).status == RunStatus.SUBMITTING
@@ -103,7 +110,7 @@ def test_a_timeout_is_retried_like_an_outage(gerrit, run_tasks, settings):
 def test_a_cl_merged_by_an_earlier_attempt_counts_as_submitted(gerrit, run_tasks):
     gerrit.add_change(1)
     run = make_run_of_changes(gerrit, [1])
-    actions.report_verified_run(run, verified(run, Action.ACTION_SUBMIT), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_SUBMIT))
     gerrit.change(1)["status"] = "MERGED"  # submitted, but the worker died before recording it
     run_tasks()
     run.refresh_from_db()
@@ -114,7 +121,7 @@ def test_gerrit_refusing_a_submission_fails_the_run_with_the_reason(gerrit, run_
     gerrit.add_change(1)
     gerrit.submit_conflicts[1] = "merge conflict in a.txt"
     run = make_run_of_changes(gerrit, [1])
-    actions.report_verified_run(run, verified(run, Action.ACTION_SUBMIT), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_SUBMIT))
     run_tasks()
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
@@ -136,7 +143,7 @@ def test_verdicts_post_their_message_on_every_cl_then_end_the_run(
     gerrit.add_change(1)
     gerrit.add_change(2)
     run = make_run_of_changes(gerrit, [1, 2], mode="DRY_RUN")
-    actions.report_verified_run(run, verified(run, action, final_message), actor="cqd")
+    report_verified(run, verified(run, action, final_message))
     assert Run.objects.get(id=run.id).status == RunStatus.RUNNING
     run_tasks()
     run.refresh_from_db()
@@ -153,7 +160,7 @@ def test_verdicts_post_their_message_on_every_cl_then_end_the_run(
 def test_a_verdict_message_is_posted_once_even_if_its_task_runs_again(gerrit, run_tasks):
     gerrit.add_change(1)
     run = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
-    actions.report_verified_run(run, verified(run, Action.ACTION_FAIL, "bad"), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_FAIL, "bad"))
     gerrit.fail_next(500, path_contains="/review")
     run_tasks()
     run_tasks(including_delayed=True)
@@ -177,7 +184,7 @@ def test_a_verdict_message_is_posted_once_even_if_its_task_runs_again(gerrit, ru
 def test_a_verdict_that_does_not_fit_stores_nothing(mode, action, code):
     run = make_run(mode=mode)
     with pytest.raises(ActionError) as err:
-        actions.report_verified_run(run, verified(run, action), actor="cqd")
+        report_verified(run, verified(run, action))
     assert err.value.code == code
     assert not VerifiedCQDRun.objects.exists()
     assert not RunEvent.objects.filter(run=run).exists()
@@ -187,15 +194,15 @@ def test_a_verdict_that_does_not_fit_stores_nothing(mode, action, code):
 def test_the_first_verdict_wins(gerrit, run_tasks):
     gerrit.add_change(1)
     run = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
-    actions.report_verified_run(run, verified(run, Action.ACTION_DRY_RUN_OK), actor="cqd")
-    actions.report_verified_run(run, verified(run, Action.ACTION_FAIL, "late"), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_DRY_RUN_OK))
+    report_verified(run, verified(run, Action.ACTION_FAIL, "late"))
     assert VerifiedCQDRun.objects.get().action == Action.ACTION_DRY_RUN_OK
     assert DBTaskResult.objects.count() == 1
 
 
 def test_a_verdict_on_an_ended_run_is_acknowledged_and_noted():
     run = make_run(status=RunStatus.CANCELLED)
-    actions.report_verified_run(run, verified(run, Action.ACTION_UNSPECIFIED), actor="cqd")
+    report_verified(run, verified(run, Action.ACTION_UNSPECIFIED))
     assert not VerifiedCQDRun.objects.exists()
     assert RunEvent.objects.get(run=run).detail == "ignored ACTION_UNSPECIFIED"
 
