@@ -81,11 +81,16 @@ def require_project(context: CallContext, project: str) -> None:
 
 
 class CallRecorder:
-    """Observer that records every call (caller, method, code, duration) for the admin."""
+    """Observer that records every call (caller, method, code, duration) for the admin.
+
+    A successful call is recorded in its own transaction, so its effects never land without
+    their record and cost one commit; a failed one after the rollback, all the same.
+    """
+
+    in_transaction = True
 
     def on_call_finished(self, context: CallContext, code, duration_seconds: float) -> None:
         token = context.principal if isinstance(context.principal, ApiToken) else None
-        # After the handler's transaction: a rolled-back call is recorded all the same.
         ApiCall.objects.create(
             time=timezone.now(),
             token=token,

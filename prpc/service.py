@@ -29,6 +29,11 @@ class CallObserver(Protocol):
     `code` is the status answered (OK on success); `duration_seconds` runs from the start of
     request processing to the response being ready. Called after the handler's transaction
     committed or rolled back; an observer that raises is logged and otherwise ignored.
+
+    An observer whose `in_transaction` attribute is true is told of a successful call inside
+    the handler's transaction instead, once the response is ready and before the commit: what
+    it writes commits with the call's own writes, in one transaction. If it raises there, the
+    call is rolled back and answered INTERNAL, and every observer is told so afterwards.
     """
 
     def on_call_finished(

@@ -23,6 +23,8 @@ Deadlines: the handler runs in `transaction.atomic()`. Python cannot interrupt i
 X-Prpc-Grpc-Timeout has passed by the time it returns, the transaction is rolled back and the
 answer is DEADLINE_EXCEEDED (504): a client that gave up (and will retry) never sees a call
 half-applied or applied twice. Handlers may call `context.check_deadline()` to stop early.
+The response is rendered (and checked against X-Prpc-Max-Response-Size) in that transaction
+too, so a call whose answer cannot be sent is rolled back as well.
 """
 
 from __future__ import annotations
@@ -180,7 +182,10 @@ class PrpcView(APIView):
         for name, value in context.response_headers.items():
             response[name] = value
         duration = time.monotonic() - started
+        told_in_transaction = code == Code.OK
         for observer in service.observers:
+            if told_in_transaction and _in_transaction(observer):
+                continue
             try:
                 observer.on_call_finished(context, code, duration)
             except Exception:
@@ -245,13 +250,19 @@ class PrpcView(APIView):
                     "the request deadline passed while the handler ran; "
                     "its changes were rolled back",
                 )
+            # Rendered before the commit: a response that cannot be sent undoes the call.
+            content = renderer.render(result, media_type)
+            if max_response is not None and len(content) > max_response:
+                raise ProtocolError(
+                    Code.UNAVAILABLE,
+                    f"prpc: the response size {len(content)} exceeds the client limit "
+                    f"{max_response}",
+                )
+            duration = time.monotonic() - started
+            for observer in service.observers:
+                if _in_transaction(observer):
+                    observer.on_call_finished(context, Code.OK, duration)
 
-        content = renderer.render(result, media_type)
-        if max_response is not None and len(content) > max_response:
-            raise ProtocolError(
-                Code.UNAVAILABLE,
-                f"prpc: the response size {len(content)} exceeds the client limit {max_response}",
-            )
         response = HttpResponse(content, status=200, content_type=media_type)
         if (
             gzip_allowed
@@ -262,6 +273,10 @@ class PrpcView(APIView):
             response["Content-Encoding"] = "gzip"
         _protocol_headers(response, Code.OK)
         return response
+
+
+def _in_transaction(observer) -> bool:
+    return bool(getattr(observer, "in_transaction", False))
 
 
 def _optional(meta: dict[str, Any], header: str, parse):

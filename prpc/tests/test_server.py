@@ -984,6 +984,57 @@ def test_observer_sees_every_call(post):
     assert durations[1] >= 0.2
 
 
+def observation_rows() -> list[str]:
+    return sorted(
+        name.split(":", 2)[2]
+        for name in Group.objects.filter(name__startswith="observed:").values_list(
+            "name", flat=True
+        )
+    )
+
+
+def test_an_in_transaction_observer_commits_with_a_successful_call(post):
+    assert_ok(post("FetchActiveRuns", runs_request("write:kept")))
+    post("FetchActiveRuns", runs_request("write-then-fail:doomed"))
+
+    assert STATE.observed_in_transaction == [
+        ("FetchActiveRuns", Code.OK, True),
+        ("FetchActiveRuns", Code.FAILED_PRECONDITION, False),
+    ]
+    assert Group.objects.filter(name="kept").exists()
+    assert not Group.objects.filter(name="doomed").exists()
+    assert observation_rows() == sorted(
+        [f"FetchActiveRuns:{int(Code.OK)}", f"FetchActiveRuns:{int(Code.FAILED_PRECONDITION)}"]
+    )
+    # The others are told after the commit, as always.
+    assert [code for _, _, code, _ in STATE.observed] == [Code.OK, Code.FAILED_PRECONDITION]
+
+
+def test_an_in_transaction_observer_that_fails_undoes_the_call(post, caplog):
+    STATE.break_transactional_observer = True
+    response = post("FetchActiveRuns", runs_request("write:undone"))
+
+    assert_error(response, 500, Code.INTERNAL, "Internal server error")
+    assert "recording failed" in caplog.text
+    assert not Group.objects.filter(name="undone").exists()
+    assert STATE.observed_in_transaction == [
+        ("FetchActiveRuns", Code.OK, True),
+        ("FetchActiveRuns", Code.INTERNAL, False),
+    ]
+    assert [code for _, _, code, _ in STATE.observed] == [Code.INTERNAL]
+
+
+def test_a_response_too_large_to_send_undoes_the_call(post):
+    response = post(
+        "FetchActiveRuns", runs_request("write-big:unsent:500"), {"X-Prpc-Max-Response-Size": "100"}
+    )
+    assert_error(
+        response, 503, Code.UNAVAILABLE, "prpc: the response size 506 exceeds the client limit 100"
+    )
+    assert not Group.objects.filter(name="unsent").exists()
+    assert STATE.observed_in_transaction == [("FetchActiveRuns", Code.UNAVAILABLE, False)]
+
+
 def test_broken_observer_does_not_change_the_answer(post, caplog):
     STATE.break_observer = True
     response = post("FetchActiveRuns", runs_request("echo:fine"))

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -33,14 +34,19 @@ DESCRIPTOR = pb.DESCRIPTOR.services_by_name["Migration"]
 class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     observed: list[tuple[str, object, int, float]] = field(default_factory=list)
+    # (method, code, whether inside a transaction) as the in-transaction observer saw them
+    observed_in_transaction: list[tuple[str, int, bool]] = field(default_factory=list)
     requests: dict[str, object] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     break_observer: bool = False
+    break_transactional_observer: bool = False
 
     def reset(self) -> None:
         with self.lock:
             self.break_observer = False
+            self.break_transactional_observer = False
             self.observed.clear()
+            self.observed_in_transaction.clear()
             self.requests.clear()
             self.counters.clear()
 
@@ -56,6 +62,19 @@ STATE = State()
 class RecordingObserver:
     def on_call_finished(self, context: CallContext, code: int, duration_seconds: float) -> None:
         STATE.observed.append((context.method, context.principal, code, duration_seconds))
+
+
+class TransactionalObserver:
+    """Records each call as a Group row named `observed:<n>:<method>:<code>`."""
+
+    in_transaction = True
+
+    def on_call_finished(self, context: CallContext, code: int, duration_seconds: float) -> None:
+        inside = transaction.get_connection().in_atomic_block
+        STATE.observed_in_transaction.append((context.method, code, inside))
+        Group.objects.create(name=f"observed:{STATE.bump('observed')}:{context.method}:{code}")
+        if STATE.break_transactional_observer:
+            raise RuntimeError("recording failed")
 
 
 class BreakableObserver:
@@ -156,6 +175,10 @@ def fetch_active_runs(request: pb.FetchActiveRunsRequest, context: CallContext):
         return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id=f"attempt {attempt}")])
     if verb == "big":
         return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id="x" * int(argument))])
+    if verb == "write-big":
+        name, _, size = argument.partition(":")
+        Group.objects.create(name=name)
+        return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id="x" * int(size))])
     if verb == "metadata":
         context.set_response_metadata("x-echo", "plain value")
         context.set_response_metadata("x-echo-bin", b"\x00\xff", b"ok")
@@ -215,7 +238,7 @@ service = Service(
         "ReportUsedNetrc": returns_none,
     },
     authenticate=authenticate,
-    observers=[BreakableObserver(), RecordingObserver()],
+    observers=[BreakableObserver(), RecordingObserver(), TransactionalObserver()],
 )
 
 
