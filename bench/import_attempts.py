@@ -28,13 +28,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.3
 MEMORY_GOAL_MB = 100
 BASELINE_CHUNK = 10_000
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/cvsite_bench"
 # Parents first: PostgreSQL checks foreign keys at each commit.
 TABLES = (
     "runs_cl",
@@ -201,33 +201,15 @@ def _sqlite_baseline(source: Path, target: Path) -> tuple[int, float]:
 
 
 def _postgres(tmp: Path, attempts: Path, count: int) -> None:
-    import psycopg
-
-    url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "cvsite_bench"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    names = {"import": f"{name}_import", "baseline": f"{name}_baseline"}
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            for db in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
-            conn.execute(f'CREATE DATABASE "{names["import"]}"')
-    except psycopg.Error as e:
-        print(f"  PostgreSQL: skipped, {urlunsplit(parts._replace(path=''))} is unreachable: {e}")
-        return
-    urls = {key: urlunsplit(parts._replace(path=f"/{db}")) for key, db in names.items()}
-    try:
-        _migrate(urls["import"])
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{names["baseline"]}" TEMPLATE "{names["import"]}"')
-        result = _import(urls["import"], attempts)
-        rows, seconds = _postgres_baseline(urls["import"], urls["baseline"])
-        _report("PostgreSQL", count, result, rows, seconds)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for db in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        with postgres.fresh_databases("import", "baseline") as urls:
+            _migrate(urls["import"])
+            postgres.copy_database(urls["import"], urls["baseline"])
+            result = _import(urls["import"], attempts)
+            rows, seconds = _postgres_baseline(urls["import"], urls["baseline"])
+            _report("PostgreSQL", count, result, rows, seconds)
+    except postgres.Unreachable as e:
+        print(f"  PostgreSQL: skipped, {e}")
 
 
 def _postgres_baseline(source_url: str, target_url: str) -> tuple[int, float]:

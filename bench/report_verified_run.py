@@ -7,7 +7,9 @@ per-project check, locking the run, storing the verdict, the run event, the Gerr
 the durable task, the call record) costs at most twice the least a Django view can do.
 
 One gunicorn (`bench.settings`: cvsite's production settings from the environment, plus the
-baseline URL) on 127.0.0.1 at an ephemeral port, over the benchmark's temporary SQLite file.
+baseline URL) on 127.0.0.1 at an ephemeral port, over the benchmark's temporary SQLite file;
+then the same again over a fresh PostgreSQL database (bench.postgres: BENCH_POSTGRES_URL;
+skipped when no server answers), where every statement is a round trip to the server.
 Each request reports a different RUNNING dry run (1 CL) verified: DRY_RUN_OK. Both paths are
 measured in alternating rounds from the same client threads (one requests.Session each), so
 drift on a noisy machine hits both. Gunicorn's sync workers close the connection after each
@@ -28,6 +30,7 @@ import requests
 from django.conf import settings
 from django.db import connections
 
+from bench import postgres
 from bench.fetch_active_runs import create_runs
 from bench.minimal_urls import MINIMAL_PATH
 from cvproto.bigquery import attempt_pb2 as bq_pb
@@ -193,11 +196,51 @@ def send_all(sessions: list[requests.Session], url: str, bodies: list[bytes], he
 
 
 def run() -> None:
+    print(
+        f"report_verified_run: {REQUESTS} calls each over HTTP, gunicorn {WORKERS} sync workers, "
+        f"{THREADS} client threads"
+    )
+    report("SQLite", measure())
+    try:
+        with postgres.fresh_databases("verify") as urls:
+            # A process of its own: this one's Django is bound to the SQLite file.
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import django; django.setup(); "
+                    "from bench.report_verified_run import measure_on_postgres; "
+                    "measure_on_postgres()",
+                ],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "DATABASE_URL": urls["verify"],
+                    "DJANGO_SETTINGS_MODULE": "cvsite.test_settings",
+                    "PYTHONPATH": str(ROOT),
+                },
+                check=True,
+            )
+    except postgres.Unreachable as e:
+        print(f"  PostgreSQL: skipped, {e}")
+
+
+def report(database: str, rate: dict[str, float]) -> None:
+    ratio = rate["cvsite"] / rate["minimal"]
+    verdict = "meets" if ratio >= GOAL else "misses"
+    print(
+        f"  {database}: cvsite {rate['cvsite']:.0f} req/s, minimal {rate['minimal']:.0f} req/s; "
+        f"ratio {ratio:.2f} ({verdict} goal >= {GOAL})"
+    )
+
+
+def measure() -> dict[str, float]:
+    """Requests/s of both paths, by path name, over the database Django is configured with."""
     cvsite_bodies = verified_requests(WARMUP + REQUESTS)
     minimal_bodies = cvsite_bodies  # the baseline decodes the very same messages
     _, token = ApiToken.issue("bench-report-verified-run", [PROJECT])
     headers = {"Content-Type": BINARY, "Accept": BINARY, "Authorization": f"Bearer {token}"}
-    connections.close_all()  # the workers write to the same SQLite file
+    connections.close_all()  # the workers write to the same database
 
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "gunicorn.log")
@@ -236,11 +279,12 @@ def run() -> None:
     measured = per_round * ROUNDS
     stored = VerifiedCQDRun.objects.filter(run__project=PROJECT).count()
     assert stored == WARMUP + measured, f"{stored} verdicts stored for {WARMUP + measured} calls"
-    rate = {name: measured / seconds for name, seconds in elapsed.items()}
-    ratio = rate["cvsite"] / rate["minimal"]
-    verdict = "meets" if ratio >= GOAL else "misses"
-    print(
-        f"report_verified_run: {measured} calls each over HTTP, gunicorn {WORKERS} sync workers, "
-        f"{THREADS} client threads: cvsite {rate['cvsite']:.0f} req/s, "
-        f"minimal {rate['minimal']:.0f} req/s; ratio {ratio:.2f} ({verdict} goal >= {GOAL})"
-    )
+    return {name: measured / seconds for name, seconds in elapsed.items()}
+
+
+def measure_on_postgres() -> None:
+    """The PostgreSQL measurement, in a process whose DATABASE_URL names a fresh database."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    report("PostgreSQL", measure())
