@@ -24,7 +24,7 @@ def runs_for_cqdaemon(project: str) -> CQDaemonRuns:
     """RUNNING runs of `project` that CQDaemon should verify, with their CLs and deps.
 
     Left out: runs CQDaemon already reported verified, runs cvsite intends to cancel, and
-    every run of a project cvsite's own executor verifies. Five queries, however many runs:
+    every run of a project cvsite's own executor verifies. Four queries, however many runs:
     the run CLs are read as the bytes they are served as.
     """
     if ProjectVerifier.of(project) != Verifier.CQDAEMON:
@@ -46,20 +46,20 @@ def runs_for_cqdaemon(project: str) -> CQDaemonRuns:
     in_same_run = RunCL.objects.filter(
         run_id=OuterRef("run_cl__run_id"), cl_id=OuterRef("depends_on_id")
     )
-    fyi_deps = defaultdict(list)
-    for run_id, clid in (
+    outside_deps = (
         RunCLDep.objects.filter(run_cl__run__in=runs)
         .filter(~Exists(in_same_run))
-        .values_list("run_cl__run_id", "depends_on_id")
         .order_by("run_cl__run_id", "depends_on_id")
-        .distinct()
-    ):
-        fyi_deps[run_id].append(clid)
-    outside = {clid for clids in fyi_deps.values() for clid in clids}
+        .values_list("run_cl__run_id", *(f"depends_on__{name}" for name in CL_VIEW_COLUMNS))
+    )
+    fyi_deps = defaultdict(list)
     outside_cls = {}
-    if outside:
-        for values in CL.objects.filter(id__in=outside).values_list(*CL_VIEW_COLUMNS):
-            outside_cls[values[0]] = CLView(*values)
+    for run_id, *snapshot in outside_deps:
+        clid = snapshot[0]
+        run_fyi = fyi_deps[run_id]
+        if not run_fyi or run_fyi[-1] != clid:  # two CLs of a run may depend on the same one
+            run_fyi.append(clid)
+        outside_cls[clid] = CLView(*snapshot)
     return CQDaemonRuns(run_ids, cls, fyi_deps, outside_cls)
 
 
