@@ -6,10 +6,14 @@ and a prefix: databases `<prefix>_<suffix>` are created fresh and dropped afterw
 
 import contextlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvsite_bench"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Unreachable(Exception):
@@ -53,3 +57,29 @@ def copy_database(source_url: str, target_url: str) -> None:
         conn.execute(
             f'CREATE DATABASE "{target.path.lstrip("/")}" TEMPLATE "{source.path.lstrip("/")}"'
         )
+
+
+def measure_in_fresh_database(name: str, function: str) -> None:
+    """Runs `bench.<name>.<function>()` in a process of its own (the caller's Django is bound
+    to its SQLite file) over a fresh, migrated PostgreSQL database; says so when skipped."""
+    script = (
+        "import django; django.setup(); "
+        "from django.core.management import call_command; "
+        "call_command('migrate', verbosity=0); "
+        f"from bench.{name} import {function}; {function}()"
+    )
+    try:
+        with fresh_databases(name) as urls:
+            subprocess.run(
+                [sys.executable, "-c", script],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "DATABASE_URL": urls[name],
+                    "DJANGO_SETTINGS_MODULE": "cvsite.test_settings",
+                    "PYTHONPATH": str(ROOT),
+                },
+                check=True,
+            )
+    except Unreachable as e:
+        print(f"  PostgreSQL: skipped, {e}")

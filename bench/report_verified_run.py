@@ -201,28 +201,7 @@ def run() -> None:
         f"{THREADS} client threads"
     )
     report("SQLite", measure())
-    try:
-        with postgres.fresh_databases("verify") as urls:
-            # A process of its own: this one's Django is bound to the SQLite file.
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import django; django.setup(); "
-                    "from bench.report_verified_run import measure_on_postgres; "
-                    "measure_on_postgres()",
-                ],
-                cwd=ROOT,
-                env={
-                    **os.environ,
-                    "DATABASE_URL": urls["verify"],
-                    "DJANGO_SETTINGS_MODULE": "cvsite.test_settings",
-                    "PYTHONPATH": str(ROOT),
-                },
-                check=True,
-            )
-    except postgres.Unreachable as e:
-        print(f"  PostgreSQL: skipped, {e}")
+    postgres.measure_in_fresh_database("report_verified_run", "measure_on_postgres")
 
 
 def report(database: str, rate: dict[str, float]) -> None:
@@ -283,8 +262,4 @@ def measure() -> dict[str, float]:
 
 
 def measure_on_postgres() -> None:
-    """The PostgreSQL measurement, in a process whose DATABASE_URL names a fresh database."""
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     report("PostgreSQL", measure())
