@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,13 @@ def test_a_malformed_boolean_is_named():
     result = manage("check", DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["ten", "-1", "nan", "inf"])
+def test_a_malformed_token_cache_period_is_named(value):
+    result = manage("check", API_TOKEN_CACHE_SECONDS=value)
+    assert result.returncode != 0
+    assert f"API_TOKEN_CACHE_SECONDS={value!r} is not a number of seconds >= 0" in result.stderr
 
 
 def test_debug_needs_no_configuration_and_uses_sqlite_with_wal(tmp_path):
