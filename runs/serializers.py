@@ -283,7 +283,7 @@ def run_cl_rows(
     rebuilt = run_cl_message(run_cl, deps)
     ensure_stored_whole(served, rebuilt, field)
     check_row_fits(run_cl, field)
-    run_cl.served_message = rebuilt.SerializeToString(deterministic=True)
+    run_cl.served_message = _encode_served(rebuilt)
     return run_cl, deps
 
 
@@ -362,7 +362,12 @@ def run_cl_view_message(view: RunCLView, deps: list[tuple[int, int]]) -> migrati
 
 def served_run_cl(view: RunCLView, deps: list[tuple[int, int]]) -> bytes:
     """RunCL.served_message of a run CL and its (CLID, DepKind) deps in stored order."""
-    return run_cl_view_message(view, deps).SerializeToString(deterministic=True)
+    return _encode_served(run_cl_view_message(view, deps))
+
+
+def _encode_served(message: migration_pb.RunCL) -> bytes:
+    # Deterministic: equal run CLs (maps included) are stored as equal bytes.
+    return message.SerializeToString(deterministic=True)
 
 
 def set_served_message(run_cl: RunCL, deps: list[RunCLDep] = ()) -> RunCL:
