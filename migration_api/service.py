@@ -85,7 +85,7 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
 def report_verified_run(request: migration_pb.ReportVerifiedRunRequest, context: CallContext):
     if not request.run.attempt.key:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
-    # Locked already (the handler's transaction holds it): the verdict needs it anyway.
+    # Locked as it is found, for the rest of the handler's transaction: the verdict needs it.
     run = find_run_in_scope(context, request.run.id, request.run.attempt.key, lock=True)
     if run is None:
         raise PrpcError(Code.NOT_FOUND, f"Run {request.run.id!r} does not exist")
