@@ -16,27 +16,7 @@ from cvproto.buildbucket.v2 import common_pb2
 from cvproto.cv.internal.tryjob import storage_pb2
 from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _tag(number: int, wire_type: int) -> bytes:
-    return _varint(number << 3 | wire_type)
-
-
-def _len_field(number: int, payload: bytes) -> bytes:
-    return _tag(number, 2) + _varint(len(payload)) + payload
+from cvproto.wire import length_delimited, tag, varint
 
 
 def _roundtrip(cls, raw: bytes):
@@ -49,7 +29,7 @@ def test_report_verified_run_removed_test_mode_21():
     known = migration_pb2.ReportVerifiedRunRequest(
         action=migration_pb2.ReportVerifiedRunRequest.ACTION_SUBMIT
     ).SerializeToString()
-    raw = known + _tag(21, 0) + b"\x01"  # test_mode = true
+    raw = known + tag(21, 0) + b"\x01"  # test_mode = true
     assert raw.hex() == "5801a80101"
     msg = _roundtrip(migration_pb2.ReportVerifiedRunRequest, raw)
     assert msg.action == migration_pb2.ReportVerifiedRunRequest.ACTION_SUBMIT
@@ -61,29 +41,29 @@ def test_report_verified_run_removed_test_mode_21():
 
 def test_post_gerrit_message_response_removed_timestamp_1():
     ts = timestamp_pb2.Timestamp(seconds=1620000000).SerializeToString()
-    raw = _len_field(1, ts)
+    raw = length_delimited(1, ts)
     msg = _roundtrip(migration_pb2.PostGerritMessageResponse, raw)
     assert msg.ListFields() == []
 
 
 def test_fetch_active_runs_response_removed_runs_1():
-    old_run = _len_field(1, b"") + _len_field(2, b"proj/1-1-abc")
+    old_run = length_delimited(1, b"") + length_delimited(2, b"proj/1-1-abc")
     active = migration_pb2.ActiveRun(id="proj/1-1-abc").SerializeToString()
     # Unknown fields are re-emitted after the known ones.
-    raw = _len_field(2, active) + _len_field(1, old_run)
+    raw = length_delimited(2, active) + length_delimited(1, old_run)
     msg = _roundtrip(migration_pb2.FetchActiveRunsResponse, raw)
     assert [r.id for r in msg.active_runs] == ["proj/1-1-abc"]
     # In the order an old server wrote them, the content still survives.
     swapped = migration_pb2.FetchActiveRunsResponse.FromString(
-        _len_field(1, old_run) + _len_field(2, active)
+        length_delimited(1, old_run) + length_delimited(2, active)
     )
     assert swapped.SerializeToString() == raw
 
 
 def test_trigger_removed_dry_run_2_nested_in_runcl():
     trigger = migration_pb2.RunCL.Trigger(account_id=5).SerializeToString()
-    trigger += _tag(2, 0) + b"\x01"
-    raw = migration_pb2.RunCL(id=3).SerializeToString() + _len_field(5, trigger)
+    trigger += tag(2, 0) + b"\x01"
+    raw = migration_pb2.RunCL(id=3).SerializeToString() + length_delimited(5, trigger)
     msg = _roundtrip(migration_pb2.RunCL, raw)
     assert msg.trigger.account_id == 5
 
@@ -93,14 +73,14 @@ def test_fyi_deps_unknown_to_older_decoder_is_kept_by_us():
         id="p/1", fyi_deps=[migration_pb2.RunCL(id=7, files=["x"])]
     ).SerializeToString()
     assert run.startswith(bytes.fromhex("0a03702f31"))
-    assert _len_field(3, migration_pb2.RunCL(id=7, files=["x"]).SerializeToString()) in run
+    assert length_delimited(3, migration_pb2.RunCL(id=7, files=["x"]).SerializeToString()) in run
     assert migration_pb2.ActiveRun.FromString(run).fyi_deps[0].id == 7
 
 
 def test_newer_gerrit_change_info_fields():
     ci = gerrit_pb2.ChangeInfo(number=1, project="p").SerializeToString()
     # subject (22) and branch (23) were added after the 2021 snapshot.
-    raw = ci + _len_field(22, b"Fix it") + _len_field(23, b"main")
+    raw = ci + length_delimited(22, b"Fix it") + length_delimited(23, b"main")
     msg = _roundtrip(gerrit_pb2.ChangeInfo, raw)
     assert msg.number == 1 and msg.project == "p"
     assert sorted(f.field_number for f in UnknownFieldSet(msg)) == [22, 23]
@@ -109,7 +89,7 @@ def test_newer_gerrit_change_info_fields():
 def test_old_tryjob_discarded_log_entry_shape():
     # Before July 2022 field 2 of TryjobDiscarded was an int64 tryjob_id
     # (VARINT); today it is a string (LEN). The mismatch is kept as unknown.
-    raw = _tag(2, 0) + _varint(42) + _len_field(4, b"stale")
+    raw = tag(2, 0) + varint(42) + length_delimited(4, b"stale")
     msg = _roundtrip(storage_pb2.ExecutionLogEntry.TryjobDiscarded, raw)
     assert msg.reason == ""
     assert sorted(f.field_number for f in UnknownFieldSet(msg)) == [2, 4]
@@ -126,7 +106,7 @@ def test_old_tryjob_discarded_log_entry_shape():
 )
 def test_open_enums_keep_unknown_numbers(cls, field, value):
     number = cls.DESCRIPTOR.fields_by_name[field].number
-    raw = _tag(number, 0) + _varint(value)
+    raw = tag(number, 0) + varint(value)
     msg = _roundtrip(cls, raw)
     assert getattr(msg, field) == value
 
