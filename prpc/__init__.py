@@ -18,7 +18,7 @@ Call one with `prpc.client.Client`.
 
 from prpc.codes import Code
 from prpc.errors import PrpcError
-from prpc.formats import Format
+from prpc.formats import Encoded, Format
 from prpc.headers import Metadata
 from prpc.service import CallContext, CallObserver, Service, unimplemented
 
@@ -26,6 +26,7 @@ __all__ = [
     "CallContext",
     "CallObserver",
     "Code",
+    "Encoded",
     "Format",
     "Metadata",
     "PrpcError",

@@ -273,9 +273,28 @@ def encode_message(message: Message, fmt: Format) -> bytes:
     return text_format.MessageToString(message).encode("utf-8")
 
 
-def encode_response(message: Message, fmt: Format) -> bytes:
+@dataclass(frozen=True)
+class Encoded:
+    """A message already in binary wire form, e.g. put together from stored encodings.
+
+    A handler may return one instead of its response message: a binary answer sends `data`
+    as it is, without decoding it; JSON and text answers decode it first.
+    """
+
+    message_class: type[Message]
+    data: bytes
+
+    def decode(self) -> Message:
+        return self.message_class.FromString(self.data)
+
+
+def encode_response(message: Message | Encoded, fmt: Format) -> bytes:
     """A response body: like `encode_message`, but JSON is preceded by the `)]}'` line (so a
     browser can never run it as a script) and ends with a newline."""
+    if isinstance(message, Encoded):
+        if fmt is Format.BINARY:
+            return message.data
+        message = message.decode()
     encoded = encode_message(message, fmt)
     return JSON_PREFIX + encoded + b"\n" if fmt is Format.JSON else encoded
 

@@ -7,7 +7,7 @@ from typing import Any
 from google.protobuf.message import Message
 from rest_framework.renderers import BaseRenderer
 
-from prpc.formats import Format, encode_response
+from prpc.formats import Encoded, Format, encode_response
 
 
 class ProtobufRenderer(BaseRenderer):
@@ -16,7 +16,7 @@ class ProtobufRenderer(BaseRenderer):
 
     def render(
         self,
-        data: Message,
+        data: Message | Encoded,
         accepted_media_type: str | None = None,
         renderer_context: dict[str, Any] | None = None,
     ) -> bytes:

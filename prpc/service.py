@@ -15,10 +15,10 @@ from google.protobuf.message import Message
 
 from prpc.codes import Code
 from prpc.errors import PrpcError
-from prpc.formats import Format
+from prpc.formats import Encoded, Format
 from prpc.headers import Metadata, MetadataValue, encode_metadata
 
-Handler = Callable[[Message, "CallContext"], Message]
+Handler = Callable[[Message, "CallContext"], Message | Encoded]
 Authenticate = Callable[["CallContext"], Any]
 
 
@@ -116,13 +116,14 @@ class Service:
     """A protobuf service served over pRPC.
 
     `handlers` maps every method name of `descriptor` to `handler(request, context) ->
-    response`; a method missing from it, or a name the descriptor lacks, is an
-    ImproperlyConfigured error at declaration (use `prpc.unimplemented` to declare a method
-    that answers UNIMPLEMENTED). `authenticate(context)` runs once the request is decoded and
-    returns the principal (stored in `context.principal`) or raises PrpcError, typically
-    UNAUTHENTICATED or PERMISSION_DENIED. `observers` are told about every call to a
-    declared method, including those refused by the protocol or by `authenticate` (calls to
-    unknown methods are answered before any service is chosen and are not observed).
+    response` (the response message, or `prpc.Encoded` holding its encoding); a method
+    missing from it, or a name the descriptor lacks, is an ImproperlyConfigured error at
+    declaration (use `prpc.unimplemented` to declare a method that answers UNIMPLEMENTED).
+    `authenticate(context)` runs once the request is decoded and returns the principal
+    (stored in `context.principal`) or raises PrpcError, typically UNAUTHENTICATED or
+    PERMISSION_DENIED. `observers` are told about every call to a declared method,
+    including those refused by the protocol or by `authenticate` (calls to unknown methods
+    are answered before any service is chosen and are not observed).
 
     Each handler runs inside `transaction.atomic()`: raising rolls its writes back, and so
     does returning after the client's deadline (answered DEADLINE_EXCEEDED; see prpc.views).

@@ -50,7 +50,7 @@ from prpc.body import content_coding, read_body
 from prpc.codes import Code, code_name, generic_server_message, http_status
 from prpc.cors import AccessControlPolicy, cors_headers
 from prpc.errors import ProtocolError, PrpcError
-from prpc.formats import AcceptError, Format, accepts_gzip
+from prpc.formats import AcceptError, Encoded, Format, accepts_gzip
 from prpc.headers import (
     CODE_HEADER,
     MAX_RESPONSE_SIZE_HEADER,
@@ -238,9 +238,10 @@ class PrpcView(APIView):
             )
         with transaction.atomic():
             result = method.handler(message, context)
-            if not isinstance(result, method.response_class):
+            returned = result.message_class if isinstance(result, Encoded) else type(result)
+            if not issubclass(returned, method.response_class):
                 raise TypeError(
-                    f"handler of {context.full_method} returned {type(result).__name__}, "
+                    f"handler of {context.full_method} returned {returned.__name__}, "
                     f"not {method.response_class.DESCRIPTOR.full_name}"
                 )
             if context.deadline_exceeded():

@@ -17,7 +17,7 @@ from google.protobuf import any_pb2, json_format, text_format
 from cvproto.migration import migration_pb2 as pb
 from prpc import Code
 from prpc.codes import generic_server_message, http_status
-from prpc.tests.urls import STATE, rich_run
+from prpc.tests.urls import STATE, encoded_runs, rich_run
 
 pytestmark = [pytest.mark.urls("prpc.tests.urls"), pytest.mark.django_db(transaction=True)]
 
@@ -479,6 +479,22 @@ def test_accept_negotiation(post, accept, content_type):
         assert text_format.Parse(response.text, pb.FetchActiveRunsResponse()) == expected
 
 
+@pytest.mark.parametrize("accept", [BINARY, JSON, TEXT])
+def test_handler_may_answer_with_the_encoded_response(post, accept):
+    response = post("FetchActiveRuns", runs_request("encoded:enc"), {"Accept": accept})
+    assert_ok(response, accept)
+    expected = pb.FetchActiveRunsResponse(active_runs=[rich_run("enc")])
+    if accept == BINARY:
+        assert response.content == encoded_runs("enc")  # sent as it is, not re-encoded
+        assert response.content != expected.SerializeToString()
+        assert pb.FetchActiveRunsResponse.FromString(response.content) == expected
+    elif accept == JSON:
+        assert response.content.startswith(b")]}'\n{")
+        assert json_format.Parse(response.content[5:], pb.FetchActiveRunsResponse()) == expected
+    else:
+        assert text_format.Parse(response.text, pb.FetchActiveRunsResponse()) == expected
+
+
 def test_json_response_is_canonical(post):
     response = post("FetchActiveRuns", runs_request("echo:j"), {"Accept": JSON})
     assert_ok(response, JSON)
@@ -691,11 +707,15 @@ def test_unexpected_exception_is_internal_and_logged(post, caplog):
 
 
 @pytest.mark.parametrize(
-    ("method", "returned"),
-    [("ReportUsedNetrc", "NoneType"), ("ReportFinishedRun", "FetchRunStatusResponse")],
+    ("method", "body", "returned"),
+    [
+        ("ReportUsedNetrc", b"", "NoneType"),
+        ("ReportFinishedRun", b"", "FetchRunStatusResponse"),
+        ("FetchActiveRuns", runs_request("encoded-wrong"), "FetchRunStatusResponse"),
+    ],
 )
-def test_handler_returning_the_wrong_thing_is_internal(post, caplog, method, returned):
-    response = post(method, b"")
+def test_handler_returning_the_wrong_thing_is_internal(post, caplog, method, body, returned):
+    response = post(method, body)
     assert_error(response, 500, Code.INTERNAL, "Internal server error")
     assert f"handler of /migration.Migration/{method} returned {returned}" in caplog.text
 

@@ -23,7 +23,8 @@ from google.protobuf import empty_pb2, timestamp_pb2
 
 from cvproto.bigquery import attempt_pb2
 from cvproto.migration import migration_pb2 as pb
-from prpc import CallContext, Code, PrpcError, Service, unimplemented
+from cvproto.wire import length_delimited
+from prpc import CallContext, Code, Encoded, PrpcError, Service, unimplemented
 from prpc.cors import AccessControl
 from prpc.urls import prpc_urlpatterns
 
@@ -123,6 +124,15 @@ def rich_run(run_id: str) -> pb.ActiveRun:
     )
 
 
+def encoded_runs(run_id: str) -> bytes:
+    """rich_run(run_id) in a FetchActiveRunsResponse, encoded by hand with the run's fields
+    in reverse order: valid, but not how protobuf would write it."""
+    run = rich_run(run_id)
+    fields = [length_delimited(2, cl.SerializeToString()) for cl in run.cls]
+    fields.append(length_delimited(1, run_id.encode()))
+    return length_delimited(2, b"".join(fields))  # FetchActiveRunsResponse.active_runs
+
+
 def _metadata_json(context: CallContext) -> dict[str, list[str]]:
     return {
         key: ["b64:" + base64.b64encode(v).decode() if isinstance(v, bytes) else v for v in values]
@@ -167,6 +177,10 @@ def fetch_active_runs(request: pb.FetchActiveRunsRequest, context: CallContext):
         return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id=argument)])
     if verb == "crash":
         raise RuntimeError("database password is hunter2")
+    if verb == "encoded":
+        return Encoded(pb.FetchActiveRunsResponse, encoded_runs(argument))
+    if verb == "encoded-wrong":
+        return Encoded(pb.FetchRunStatusResponse, b"")
     if verb == "flaky":
         key, failures, code = argument.split(":")
         attempt = STATE.bump(key)
