@@ -13,6 +13,7 @@ from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.auth import CallRecorder, authenticate, require_project
 from prpc.codes import Code
 from prpc.errors import PrpcError
+from prpc.formats import Encoded
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.actions import ActionError
@@ -157,7 +158,10 @@ def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: Cal
     if not listable_project(context, request.luci_project):
         return migration_pb.FetchActiveRunsResponse()
     runs = queries.runs_for_cqdaemon(request.luci_project)
-    return serializers.active_runs_response(runs.run_ids, runs.cls, runs.fyi_deps, runs.outside_cls)
+    return Encoded(
+        migration_pb.FetchActiveRunsResponse,
+        serializers.active_runs_response(runs.run_ids, runs.cls, runs.fyi_deps, runs.outside_cls),
+    )
 
 
 def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: CallContext):

@@ -24,6 +24,7 @@ from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
+from cvproto.wire import length_delimited
 from runs.models import (
     CL,
     DepKind,
@@ -379,17 +380,31 @@ def set_served_message(run_cl: RunCL, deps: list[RunCLDep] = ()) -> RunCL:
     return run_cl
 
 
-def fyi_dep_message(cl) -> migration_pb.RunCL:
-    """A CL a run's CLs depend on without being in the run: its latest snapshot, as upstream
-    served `fyi_deps` (no trigger, no deps, no mode). `cl` is a CL row or a CL_VIEW_COLUMNS
-    tuple with the same names."""
-    msg = migration_pb.RunCL()
-    _write_fyi_dep(msg, cl)
-    return msg
+# Field numbers of the messages FetchActiveRuns writes around stored encodings.
+_ACTIVE_RUNS = migration_pb.FetchActiveRunsResponse.DESCRIPTOR.fields_by_name["active_runs"].number
+_ACTIVE_RUN_FIELDS = migration_pb.ActiveRun.DESCRIPTOR.fields_by_name
+_ACTIVE_RUN_ID = _ACTIVE_RUN_FIELDS["id"].number
+_ACTIVE_RUN_CLS = _ACTIVE_RUN_FIELDS["cls"].number
+_ACTIVE_RUN_FYI_DEPS = _ACTIVE_RUN_FIELDS["fyi_deps"].number
+_RUN_CL_INFO = migration_pb.RunCL.DESCRIPTOR.fields_by_name["info"].number
+_RUN_CL_FILES = migration_pb.RunCL.DESCRIPTOR.fields_by_name["files"].number
 
 
-def _write_fyi_dep(msg: migration_pb.RunCL, cl) -> None:
-    _write_snapshot(msg, cl.id, cl)
+def fyi_dep_encoding(cl) -> bytes:
+    """A CL a run's CLs depend on without being in the run, encoded as a migration.RunCL: its
+    latest snapshot, as upstream served `fyi_deps` (no trigger, no deps, no mode). `cl` is a
+    CL row or a CL_VIEW_COLUMNS tuple with the same names.
+
+    The stored ChangeInfo encoding is copied in, not decoded: `info` and `files` follow `id`
+    and `gc` in field order, so the result is what encoding the message would give.
+    """
+    head = migration_pb.RunCL(id=cl.id)
+    _write_gerrit_change(head.gc, cl)
+    parts = [head.SerializeToString()]
+    if cl.info:
+        parts.append(length_delimited(_RUN_CL_INFO, bytes(cl.info)))
+    parts.extend(length_delimited(_RUN_CL_FILES, name.encode()) for name in cl.files)
+    return b"".join(parts)
 
 
 def _write_snapshot(msg: migration_pb.RunCL, clid: int, cl) -> None:
@@ -397,14 +412,17 @@ def _write_snapshot(msg: migration_pb.RunCL, clid: int, cl) -> None:
     patchset, min_equivalent_patchset, info and files (a CL or RunCL view or row)."""
     msg.id = clid
     msg.files.extend(cl.files)
-    gc = msg.gc
+    _write_gerrit_change(msg.gc, cl)
+    if cl.info:
+        msg.info.ParseFromString(bytes(cl.info))
+
+
+def _write_gerrit_change(gc: bq_pb.GerritChange, cl) -> None:
     gc.host = cl.host
     gc.project = cl.gerrit_project
     gc.change = cl.change
     gc.patchset = cl.patchset
     gc.earliest_equivalent_patchset = cl.min_equivalent_patchset
-    if cl.info:
-        msg.info.ParseFromString(bytes(cl.info))
 
 
 def active_runs_response(
@@ -412,18 +430,26 @@ def active_runs_response(
     cls: dict[str, list[bytes]],
     fyi_deps: dict[str, list[int]],
     outside_cls: dict,
-) -> migration_pb.FetchActiveRunsResponse:
-    """FetchActiveRunsResponse: each run's CLs in order (RunCL.served_message by run ID), and
-    as fyi_deps the latest snapshots of the CLs they depend on outside the run (CLIDs by run
-    ID, snapshots by CLID)."""
-    response = migration_pb.FetchActiveRunsResponse()
+) -> bytes:
+    """FetchActiveRunsResponse, encoded: each run's CLs in order (RunCL.served_message by run
+    ID), and as fyi_deps the latest snapshots of the CLs they depend on outside the run (CLIDs
+    by run ID, snapshots by CLID).
+
+    Written around the stored encodings without decoding them, byte for byte what encoding
+    the whole message would give.
+    """
+    fyi_encoded = {}  # by CLID: a CL many runs depend on is encoded once
+    active_runs = []
     for run_id in run_ids:
-        active = response.active_runs.add(id=run_id)
-        for served in cls.get(run_id, ()):
-            active.cls.add().MergeFromString(served)
+        fields = [length_delimited(_ACTIVE_RUN_ID, run_id.encode())]
+        fields.extend(length_delimited(_ACTIVE_RUN_CLS, served) for served in cls.get(run_id, ()))
         for clid in fyi_deps.get(run_id, ()):
-            _write_fyi_dep(active.fyi_deps.add(), outside_cls[clid])
-    return response
+            encoded = fyi_encoded.get(clid)
+            if encoded is None:
+                encoded = fyi_encoded[clid] = fyi_dep_encoding(outside_cls[clid])
+            fields.append(length_delimited(_ACTIVE_RUN_FYI_DEPS, encoded))
+        active_runs.append(length_delimited(_ACTIVE_RUNS, b"".join(fields)))
+    return b"".join(active_runs)
 
 
 def excluded_cl_message(cl: CL) -> bq_pb.GerritChange:

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
-from runs import serializers
-from runs.models import RunCL, RunCLDep
+from runs import queries, serializers
+from runs.models import DepKind, RunCL, RunCLDep
 from runs.tests.backfill.conftest import run as run_command
 from runs.tests.constraints import db_rejects
 from runs.tests.factories import BASE_TIME, make_cl, make_run
@@ -150,3 +151,53 @@ def test_the_migration_encodes_the_run_cls_written_before_it():
         row = RunCL.objects.get(pk=pk)
         assert served(row) == expected(row)
         assert len(served(row).deps) == position
+
+
+def test_fetch_active_runs_answer_is_the_encoding_of_the_whole_message():
+    snapshot = serializers.change_snapshot_columns(
+        info(990001), patchset=4, min_equivalent_patchset=2, files=["dep.txt"]
+    )
+    outside = make_cl(change=990001, **snapshot)
+    outside_message = migration_pb.RunCL(
+        id=outside.id,
+        gc=bq_pb.GerritChange(
+            host=outside.host,
+            project="chromium/src",
+            change=990001,
+            patchset=4,
+            earliest_equivalent_patchset=2,
+        ),
+        info=info(990001),
+        files=["dep.txt"],
+    )
+    expected_runs = []
+    for _ in range(2):
+        run = make_run()
+        cls = [make_cl(), make_cl()]
+        messages = []
+        for position, cl in enumerate(cls):
+            row = RunCL(**run_cl_fields(run, cl, position))
+            deps = [RunCLDep(run_cl=row, depends_on=outside, kind=DepKind.SOFT, position=0)]
+            if position:
+                deps.append(RunCLDep(run_cl=row, depends_on=cls[0], kind=DepKind.HARD, position=1))
+            serializers.set_served_message(row, deps).save()
+            RunCLDep.objects.bulk_create(deps)
+            messages.append(serializers.run_cl_message(row, deps))
+        expected_runs.append(
+            migration_pb.ActiveRun(id=run.id, cls=messages, fyi_deps=[outside_message])
+        )
+    expected_runs.sort(key=lambda r: r.id)
+    with CaptureQueriesContext(connection) as captured:
+        runs = queries.runs_for_cqdaemon("chromium")
+    # Fetched in binary on PostgreSQL, and still logged and counted like any query.
+    assert len(captured) == 4
+    assert sum('"served_message"' in query["sql"] for query in captured) == 1
+
+    answer = serializers.active_runs_response(
+        runs.run_ids, runs.cls, runs.fyi_deps, runs.outside_cls
+    )
+
+    # Both runs depend on the outside CL, whose ChangeInfo holds a map (revisions).
+    expected = migration_pb.FetchActiveRunsResponse(active_runs=expected_runs)
+    assert answer == expected.SerializeToString(deterministic=True)
+    assert expected.active_runs[0].fyi_deps[0].info.revisions["ab12"].number == 4
