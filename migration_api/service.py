@@ -10,6 +10,7 @@ from collections import defaultdict
 from google.protobuf import empty_pb2
 
 from cvproto.migration import migration_pb2 as migration_pb
+from cvsite.db import inserts_deferred
 from migration_api.auth import CallRecorder, authenticate, require_project
 from prpc.codes import Code
 from prpc.errors import PrpcError
@@ -178,6 +179,12 @@ def report_used_netrc(request: migration_pb.ReportUsedNetrcRequest, context: Cal
     return EMPTY()
 
 
+def write_rows_together(context: CallContext):
+    """A call's write-only rows (run events, a verdict, its call record) are inserted in one
+    round trip at the end of its transaction (cvsite.db.insert_later)."""
+    return inserts_deferred()
+
+
 MIGRATION = Service(
     migration_pb.DESCRIPTOR.services_by_name["Migration"],
     {
@@ -192,4 +199,5 @@ MIGRATION = Service(
     },
     authenticate=authenticate,
     observers=[CallRecorder()],
+    call_scope=write_rows_together,
 )

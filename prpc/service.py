@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -127,6 +128,9 @@ class Service:
 
     Each handler runs inside `transaction.atomic()`: raising rolls its writes back, and so
     does returning after the client's deadline (answered DEADLINE_EXCEEDED; see prpc.views).
+    `call_scope(context)`, if given, returns a context manager entered inside that
+    transaction around the handler and the observers told in it, e.g. to write what they
+    left for the end; if its exit raises, the call is rolled back and answered INTERNAL.
     """
 
     def __init__(
@@ -136,6 +140,7 @@ class Service:
         *,
         authenticate: Authenticate | None = None,
         observers: Iterable[CallObserver] = (),
+        call_scope: Callable[[CallContext], AbstractContextManager] | None = None,
     ) -> None:
         if not isinstance(descriptor, ServiceDescriptor):
             raise ImproperlyConfigured(
@@ -164,6 +169,9 @@ class Service:
         if authenticate is not None and not callable(authenticate):
             raise ImproperlyConfigured(f"pRPC service {self.name}: authenticate is not callable")
         self.authenticate = authenticate
+        if call_scope is not None and not callable(call_scope):
+            raise ImproperlyConfigured(f"pRPC service {self.name}: call_scope is not callable")
+        self.call_scope = call_scope
         self.observers: tuple[CallObserver, ...] = tuple(observers)
         for observer in self.observers:
             if not callable(getattr(observer, "on_call_finished", None)):

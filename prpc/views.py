@@ -34,6 +34,7 @@ import gzip
 import io
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -237,32 +238,34 @@ class PrpcView(APIView):
                 Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
             )
         with transaction.atomic():
-            result = method.handler(message, context)
-            returned = result.message_class if isinstance(result, Encoded) else type(result)
-            if not issubclass(returned, method.response_class):
-                raise TypeError(
-                    f"handler of {context.full_method} returned {returned.__name__}, "
-                    f"not {method.response_class.DESCRIPTOR.full_name}"
-                )
-            if context.deadline_exceeded():
-                # Leaving the block by an exception rolls the handler's writes back.
-                raise ProtocolError(
-                    Code.DEADLINE_EXCEEDED,
-                    "the request deadline passed while the handler ran; "
-                    "its changes were rolled back",
-                )
-            # Rendered before the commit: a response that cannot be sent undoes the call.
-            content = renderer.render(result, media_type)
-            if max_response is not None and len(content) > max_response:
-                raise ProtocolError(
-                    Code.UNAVAILABLE,
-                    f"prpc: the response size {len(content)} exceeds the client limit "
-                    f"{max_response}",
-                )
-            duration = time.monotonic() - started
-            for observer in service.observers:
-                if _in_transaction(observer):
-                    observer.on_call_finished(context, Code.OK, duration)
+            scope = service.call_scope(context) if service.call_scope else nullcontext()
+            with scope:
+                result = method.handler(message, context)
+                returned = result.message_class if isinstance(result, Encoded) else type(result)
+                if not issubclass(returned, method.response_class):
+                    raise TypeError(
+                        f"handler of {context.full_method} returned {returned.__name__}, "
+                        f"not {method.response_class.DESCRIPTOR.full_name}"
+                    )
+                if context.deadline_exceeded():
+                    # Leaving the block by an exception rolls the handler's writes back.
+                    raise ProtocolError(
+                        Code.DEADLINE_EXCEEDED,
+                        "the request deadline passed while the handler ran; "
+                        "its changes were rolled back",
+                    )
+                # Rendered before the commit: a response that cannot be sent undoes the call.
+                content = renderer.render(result, media_type)
+                if max_response is not None and len(content) > max_response:
+                    raise ProtocolError(
+                        Code.UNAVAILABLE,
+                        f"prpc: the response size {len(content)} exceeds the client limit "
+                        f"{max_response}",
+                    )
+                duration = time.monotonic() - started
+                for observer in service.observers:
+                    if _in_transaction(observer):
+                        observer.on_call_finished(context, Code.OK, duration)
 
         response = HttpResponse(content, status=200, content_type=media_type)
         if (

@@ -17,6 +17,7 @@ from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
+from cvsite.db import insert_later
 from gerrit import messages as gerrit_messages
 from gerrit.client import client_for_host
 from gerrit.errors import GerritError
@@ -82,9 +83,11 @@ def find_run(run_id: str, attempt_key: str, *, lock: bool = False) -> Run | None
 # Events and status -----------------------------------------------------------------------------
 
 
-def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses):
-    return RunEvent.objects.create(
-        run=run, time=timezone.now(), actor=actor, kind=kind, detail=detail, **statuses
+def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses) -> None:
+    """Writes the event, with the rows of an enclosing inserts_deferred() block if any: no
+    step of a call reads events back."""
+    insert_later(
+        RunEvent(run=run, time=timezone.now(), actor=actor, kind=kind, detail=detail, **statuses)
     )
 
 
@@ -152,7 +155,7 @@ def report_verified_run(
         )
         return
     row.update_time = timezone.now()
-    row.save(force_insert=True)
+    insert_later(row)  # nothing in this call reads it back; the run lock keeps it first
     record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
     from runs import tasks
 

@@ -2087,3 +2087,22 @@ def test_fetching_takes_the_same_number_of_queries_for_1_and_10_runs(
         assert all(len(r.cls) == 3 and len(r.fyi_deps) == 1 for r in response.active_runs)
     else:
         assert len(response.cls) == 30
+
+
+@pytest.mark.django_db
+def test_report_verified_run_writes_its_verdict_event_and_call_record_together(client):
+    _, token = ApiToken.issue("cqdaemon-test", ["chromium"])
+    run, _ = make_run_with_cls()
+    request = verified_request(run, Action.ACTION_DRY_RUN_OK)
+
+    with CaptureQueriesContext(connection) as captured:
+        post_binary(client, token, "ReportVerifiedRun", request)
+
+    inserts = [q["sql"] for q in captured if q["sql"].lstrip().startswith("INSERT")]
+    together = [sql for sql in inserts if '"runs_verifiedcqdrun"' in sql]
+    if connection.vendor == "postgresql":  # one round trip for all three
+        assert len(together) == 1
+        assert '"runs_runevent"' in together[0] and '"migration_api_apicall"' in together[0]
+    assert VerifiedCQDRun.objects.get(run=run).action == VerifyAction.DRY_RUN_OK
+    assert RunEvent.objects.get(run=run).kind == RunEventKind.CQD_VERIFIED
+    assert ApiCall.objects.get().method == "ReportVerifiedRun"

@@ -589,6 +589,8 @@ def test_service_rejects_bad_declarations():
         Service(DESCRIPTOR, _handlers(), authenticate="nope")
     with pytest.raises(ImproperlyConfigured, match="no on_call_finished"):
         Service(DESCRIPTOR, _handlers(), observers=[object()])
+    with pytest.raises(ImproperlyConfigured, match="call_scope is not callable"):
+        Service(DESCRIPTOR, _handlers(), call_scope="nope")
 
 
 def test_urlpatterns_reject_duplicate_services():
