@@ -99,8 +99,9 @@ def cl_row(change: int, created: datetime) -> tuple[CL, gerrit_pb2.ChangeInfo, l
     return CL(host=HOST, change=change, luci_project=PROJECT, **columns), info, files
 
 
-def fyi_dep_message(row: CL, info: gerrit_pb2.ChangeInfo, files: list[str]) -> migration_pb.RunCL:
-    """A CL outside the run as fyi_deps serve it: its snapshot, without trigger, deps or mode."""
+def snapshot_message(row: CL, info: gerrit_pb2.ChangeInfo, files: list[str]) -> migration_pb.RunCL:
+    """A CL's snapshot as a RunCL: what fyi_deps serve of a CL outside the run, and what a run
+    CL adds its mode, trigger and deps to."""
     return migration_pb.RunCL(
         id=row.id,
         gc=bq_pb.GerritChange(
@@ -155,27 +156,13 @@ def create_runs(
         clids = [row.id for row, _, _ in cls[i]]
         messages = []
         for position, (row, info, files) in enumerate(cls[i]):
-            msg = migration_pb.RunCL(
-                id=row.id,
-                gc=bq_pb.GerritChange(
-                    host=HOST,
-                    project=GERRIT_PROJECT,
-                    change=row.change,
-                    patchset=2,
-                    earliest_equivalent_patchset=1,
-                    mode=bq_pb.Mode.Value(mode),
-                ),
-                info=info,
-                files=files,
-                trigger=migration_pb.RunCL.Trigger(
-                    time=to_timestamp(created),
-                    account_id=info.owner.account_id,
-                    email=info.owner.email,
-                ),
-                deps=[
-                    migration_pb.RunCL.Dep(id=clids[d], hard=d == position - 1)
-                    for d in range(position)
-                ],
+            msg = snapshot_message(row, info, files)
+            msg.gc.mode = bq_pb.Mode.Value(mode)
+            msg.trigger.time.CopyFrom(to_timestamp(created))
+            msg.trigger.account_id = info.owner.account_id
+            msg.trigger.email = info.owner.email
+            msg.deps.extend(
+                migration_pb.RunCL.Dep(id=clids[d], hard=d == position - 1) for d in range(position)
             )
             run_cl, deps = serializers.run_cl_rows(run.id, position, msg, row, clids)
             if fyi and position == 0:
@@ -187,7 +174,7 @@ def create_runs(
             run_cl_rows.append(run_cl)
             dep_rows.extend(deps)
             messages.append(msg)
-        fyi_deps = [fyi_dep_message(*parents[i])] if fyi else []
+        fyi_deps = [snapshot_message(*parents[i])] if fyi else []
         built.append(
             BuiltRun(run, migration_pb.ActiveRun(id=run.id, cls=messages, fyi_deps=fyi_deps))
         )
