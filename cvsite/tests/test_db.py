@@ -1,13 +1,16 @@
-"""cvsite.db: rows of several tables inserted together, now or at the end of a block."""
+"""cvsite.db: rows of several tables inserted together, now or at the end of a block; prepared
+queries selected together."""
+
+import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cvsite.db import insert_later, insert_rows, inserts_deferred
+from cvsite.db import PreparedSelect, insert_later, insert_rows, inserts_deferred, select_together
 from migration_api.models import ApiCall, ApiToken
-from runs.models import RunEvent, RunEventKind
+from runs.models import Run, RunEvent, RunEventKind
 from runs.tests.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +73,63 @@ def test_a_block_ended_by_an_exception_inserts_nothing():
     assert not RunEvent.objects.exists()
     insert_later(event(run, "later"))  # outside any block: inserted at once
     assert [e.detail for e in RunEvent.objects.all()] == ["later"]
+
+
+RUN_BY_ID = PreparedSelect(lambda run_id: Run.objects.filter(id=run_id))
+LOCKED_RUN_BY_ID = PreparedSelect(lambda run_id: Run.objects.select_for_update().filter(id=run_id))
+EVENTS_BY_RUN_AND_ACTOR = PreparedSelect(
+    lambda run_id, actor: RunEvent.objects.filter(run_id=run_id, actor=actor).order_by("detail")
+)
+
+
+def test_prepared_queries_are_selected_together_in_one_round_trip_on_postgresql():
+    first, second = make_run(), make_run()
+    insert_rows([event(second, "b"), event(second, "a"), event(first, "not this run's")])
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        runs, events, nothing = select_together(
+            LOCKED_RUN_BY_ID(run_id=first.id),
+            EVENTS_BY_RUN_AND_ACTOR(run_id=second.id, actor="test"),
+            RUN_BY_ID(run_id="chromium/unknown"),
+        )
+
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
+    assert runs == [first] and nothing == []
+    assert runs[0].create_time == first.create_time  # converted as the ORM converts it
+    assert [(e.run_id, e.detail) for e in events] == [(second.id, "a"), (second.id, "b")]
+
+
+def test_a_prepared_query_is_compiled_once_per_thread_and_run_with_each_call_s_values():
+    first, second = make_run(), make_run()
+    default = connections["default"]
+    compiler, sql, names = RUN_BY_ID.compiled(default)
+
+    assert select_together(RUN_BY_ID(run_id=first.id)) == [[first]]
+    assert select_together(RUN_BY_ID(run_id=second.id)) == [[second]]
+    assert RUN_BY_ID.compiled(default) == (compiler, sql, names) and names == ["run_id"]
+
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(RUN_BY_ID.compiled(default)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0][0] is not compiler  # its own compiler: never shared between threads
+
+
+def test_a_prepared_query_must_be_given_exactly_its_values():
+    with pytest.raises(TypeError, match=r"give exactly \['run_id', 'actor'\], not \['run_id'\]"):
+        EVENTS_BY_RUN_AND_ACTOR(run_id="x")
+
+
+@pytest.mark.parametrize(
+    "build, problem",
+    [
+        (lambda value: Run.objects.filter(id=value).select_related(), "plain query of Run"),
+        (lambda value: Run.objects.filter(id=value, status=1), "as they are"),
+        (lambda value: Run.objects.filter(project__contains=value), "as they are"),
+        (lambda value: RunEvent.objects.filter(id=len(value)), "as they are"),
+    ],
+    ids=["select_related", "a-constant", "a-rewriting-lookup", "a-value-not-passed"],
+)
+def test_a_query_that_cannot_be_prepared_is_refused_saying_why(build, problem):
+    with pytest.raises(ValueError, match=problem):
+        select_together(PreparedSelect(build)(value="x"))
