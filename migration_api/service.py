@@ -35,10 +35,8 @@ def perform(action, *args, **kwargs):
         raise PrpcError(Code[e.code], e.message) from e
 
 
-def find_run_in_scope(
-    context: CallContext, run_id: str, attempt_key: str, *, lock: bool = False
-) -> Run | None:
-    run = actions.find_run(run_id, attempt_key, lock=lock)
+def in_scope(context: CallContext, run: Run | None) -> Run | None:
+    """`run` (if any), once the caller's token is found to cover its project."""
     if run is not None:
         require_project(context, run.project)
     return run
@@ -70,7 +68,7 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
     if not attempt.gerrit_changes:
         raise PrpcError(Code.INVALID_ARGUMENT, "at least 1 gerrit change is required")
-    run = find_run_in_scope(context, reported.id, attempt.key)
+    run = in_scope(context, actions.find_run(reported.id, attempt.key))
     if run is None:
         if reported.id:
             raise PrpcError(Code.NOT_FOUND, f"Run {reported.id!r} does not exist")
@@ -87,8 +85,7 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
 def report_verified_run(request: migration_pb.ReportVerifiedRunRequest, context: CallContext):
     if not request.run.attempt.key:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
-    # Locked as it is found, for the rest of the handler's transaction: the verdict needs it.
-    run = find_run_in_scope(context, request.run.id, request.run.attempt.key, lock=True)
+    run = in_scope(context, actions.find_run_to_verify(request.run.id, request.run.attempt.key))
     if run is None:
         raise PrpcError(Code.NOT_FOUND, f"Run {request.run.id!r} does not exist")
     perform(actions.report_verified_run, run, request, actor(context))
@@ -101,7 +98,7 @@ def fetch_run_status(request: migration_pb.FetchRunStatusRequest, context: CallC
     if not request.luci_project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, request.luci_project)
-    run = find_run_in_scope(context, request.cv_id, request.attempt_key)
+    run = in_scope(context, actions.find_run(request.cv_id, request.attempt_key))
     if run is None:
         raise PrpcError(Code.NOT_FOUND, "Run does not exist")
     event, extra = perform(actions.run_status_event, run)
@@ -123,7 +120,7 @@ def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context:
     if not request.comment:
         raise PrpcError(Code.INVALID_ARGUMENT, "comment is required")
     require_project(context, request.project)
-    run = find_run_in_scope(context, request.run_id, request.attempt_key)
+    run = in_scope(context, actions.find_run(request.run_id, request.attempt_key))
     # No host holds a NUL, and PostgreSQL refuses to compare text with one.
     cl = None
     if "\x00" not in request.host:

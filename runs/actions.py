@@ -17,7 +17,7 @@ from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
-from cvsite.db import insert_later
+from cvsite.db import PreparedSelect, insert_later, select_together
 from gerrit import messages as gerrit_messages
 from gerrit.client import client_for_host
 from gerrit.errors import GerritError
@@ -67,17 +67,57 @@ def invalid(error: InvalidMessage) -> ActionError:
 # Lookups ---------------------------------------------------------------------------------------
 
 
-def find_run(run_id: str, attempt_key: str, *, lock: bool = False) -> Run | None:
-    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest).
-
-    `lock` locks it for the rest of the caller's transaction, as lock_run does."""
-    # No stored ID or key holds a NUL, and PostgreSQL refuses to even compare text with one.
-    if "\x00" in (run_id or attempt_key):
+def find_run(run_id: str, attempt_key: str) -> Run | None:
+    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
+    if _names_nothing(run_id, attempt_key):
         return None
-    runs = Run.objects.select_for_update() if lock else Run.objects.all()
+    return _runs_named(Run.objects.all(), run_id, attempt_key).first()
+
+
+def find_run_to_verify(run_id: str, attempt_key: str) -> Run | None:
+    """The run find_run finds, locked for the rest of the caller's transaction, with its
+    verdict so far (`run.cqd_verified`) read in the same round trip, after the lock is held."""
+    if _names_nothing(run_id, attempt_key):
+        return None
     if run_id:
-        return runs.filter(id=run_id).first()
-    return runs.filter(cqd_attempt_key=attempt_key).order_by("id").first()
+        selects = (_LOCKED_RUN_BY_ID(run_id=run_id), _VERDICT_BY_RUN_ID(run_id=run_id))
+    else:
+        selects = (
+            _LOCKED_RUN_BY_ATTEMPT(attempt_key=attempt_key),
+            _VERDICTS_BY_ATTEMPT(attempt_key=attempt_key),
+        )
+    found, verdicts = select_together(*selects)
+    if not found:
+        return None
+    run = found[0]
+    verdict = next((v for v in verdicts if v.run_id == run.id), None)
+    Run.cqd_verified.related.set_cached_value(run, verdict)
+    return run
+
+
+# Statements of their own, not joins: on PostgreSQL a caller that waited for the run's lock
+# would get the run re-read but a joined verdict as it was before the lock holder committed.
+_LOCKED_RUN_BY_ID = PreparedSelect(
+    lambda run_id: _runs_named(Run.objects.select_for_update(), run_id, "")[:1]
+)
+_LOCKED_RUN_BY_ATTEMPT = PreparedSelect(
+    lambda attempt_key: _runs_named(Run.objects.select_for_update(), "", attempt_key)[:1]
+)
+_VERDICT_BY_RUN_ID = PreparedSelect(lambda run_id: VerifiedCQDRun.objects.filter(run_id=run_id))
+_VERDICTS_BY_ATTEMPT = PreparedSelect(
+    lambda attempt_key: VerifiedCQDRun.objects.filter(run__cqd_attempt_key=attempt_key)
+)
+
+
+def _names_nothing(run_id: str, attempt_key: str) -> bool:
+    # No stored ID or key holds a NUL, and PostgreSQL refuses to even compare text with one.
+    return "\x00" in (run_id or attempt_key)
+
+
+def _runs_named(runs, run_id: str, attempt_key: str):
+    if run_id:
+        return runs.filter(id=run_id)
+    return runs.filter(cqd_attempt_key=attempt_key).order_by("id")
 
 
 # Events and status -----------------------------------------------------------------------------
@@ -129,7 +169,7 @@ def report_verified_run(
 ) -> None:
     """CQDaemon's verdict on a run cvsite manages. The first report wins; later ones are no-ops.
 
-    `run` is locked in the caller's transaction (find_run(..., lock=True) or lock_run), which
+    `run` is locked in the caller's transaction (find_run_to_verify or lock_run), which
     holds every write: an ActionError is raised before the first one. SUBMIT (full runs)
     starts submission; DRY_RUN_OK (other modes) and FAIL post their message to every CL, then
     end the run. A verdict that does not fit the run stores nothing.
@@ -141,10 +181,8 @@ def report_verified_run(
             row = serializers.verified_run_row(run.id, request)
         except InvalidMessage as e:
             raise invalid(e) from e
-    # A query of its own, not a join in the locking one: on PostgreSQL a caller that waited
-    # for the lock gets the run re-read but the joined verdict as before the lock holder
-    # committed (none), and would insert a second one.
-    if VerifiedCQDRun.objects.filter(run_id=run.id).exists():
+    # As find_run_to_verify read it with the run, else read now: after the lock either way.
+    if getattr(run, "cqd_verified", None) is not None:
         return  # the first report won
     if run.is_ended:
         # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.

@@ -133,8 +133,9 @@ def assert_all_ok(results: list, method: str) -> None:
     assert sorted(calls.values_list("code", flat=True)) == ["OK"] * CALLERS
 
 
+@pytest.mark.parametrize("give_id", [False, True], ids=["by-attempt-key", "by-run-id"])
 def test_16_identical_report_verified_run_calls_record_one_verdict_and_one_transition(
-    server_url, gerrit, run_tasks
+    server_url, gerrit, run_tasks, give_id
 ):
     gerrit.add_change(1, project="chromium/src", depends_on=[2])
     gerrit.add_change(2, project="chromium/src")
@@ -142,9 +143,10 @@ def test_16_identical_report_verified_run_calls_record_one_verdict_and_one_trans
     _, token = ApiToken.issue("cqdaemon-chromium", ["chromium"])
     request = migration_pb.ReportVerifiedRunRequest(
         run=migration_pb.ReportedRun(
+            id=run.id if give_id else "",
             attempt=bq_pb.Attempt(
                 key=run.cqd_attempt_key, luci_project="chromium", status=bq_pb.SUCCESS
-            )
+            ),
         ),
         action=Action.ACTION_SUBMIT,
         final_message=f'Run "{run.id}" | Attempt "{run.cqd_attempt_key}" finished with SUCCESS.',

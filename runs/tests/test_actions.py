@@ -1,13 +1,17 @@
 """Run actions and their durable side effects, against a fake Gerrit over real HTTP."""
 
+from datetime import timedelta
+
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from runs import actions
 from runs.actions import ActionError, Code
+from runs.ids import RunID
 from runs.models import (
     FinishedCQDRun,
     GerritPost,
@@ -20,7 +24,7 @@ from runs.models import (
     VerifiedCQDRun,
 )
 from runs.tasks import backoff, submission_order
-from runs.tests.factories import make_run, make_run_of_changes
+from runs.tests.factories import BASE_TIME, make_run, make_run_of_changes
 
 pytestmark = pytest.mark.django_db
 Action = migration_pb.ReportVerifiedRunRequest.Action
@@ -39,7 +43,8 @@ def verified(run: Run, action, final_message: str = "") -> migration_pb.ReportVe
 def report_verified(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:
     """As the Migration API does: the run locked, in one transaction."""
     with transaction.atomic():
-        actions.report_verified_run(actions.lock_run(run.id), request, actor="cqd")
+        found = actions.find_run_to_verify(run.id, run.cqd_attempt_key)
+        actions.report_verified_run(found, request, actor="cqd")
 
 
 def statuses(run: Run) -> list[tuple[int | None, int | None]]:
@@ -198,6 +203,52 @@ def test_the_first_verdict_wins(gerrit, run_tasks):
     report_verified(run, verified(run, Action.ACTION_FAIL, "late"))
     assert VerifiedCQDRun.objects.get().action == Action.ACTION_DRY_RUN_OK
     assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.parametrize("by", ["run-id", "attempt-key"])
+def test_a_run_to_verify_comes_locked_with_its_verdict_so_far_in_one_round_trip(by):
+    unverified, verified_before = make_run(), make_run()
+    report_verified(verified_before, verified(verified_before, Action.ACTION_DRY_RUN_OK))
+
+    for run, expected in ((unverified, None), (verified_before, Action.ACTION_DRY_RUN_OK)):
+        names = (run.id, "") if by == "run-id" else ("", run.cqd_attempt_key)
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+            found = actions.find_run_to_verify(*names)
+            verdict = getattr(found, "cqd_verified", None)  # read with the run: no query
+        assert found == run
+        assert (verdict.action if verdict else None) == expected
+        if connection.vendor == "postgresql":
+            assert len(captured) == 1 and "FOR UPDATE" in captured[0]["sql"]
+        else:
+            assert len(captured) == 2
+
+
+def test_runs_sharing_an_attempt_key_each_get_their_own_verdict():
+    key = "a1b2c3d4e5f60718"
+    runs = [
+        make_run(
+            id=str(RunID.new("chromium", BASE_TIME + timedelta(hours=hours), key)),
+            cqd_attempt_key=key,
+            create_time=BASE_TIME + timedelta(hours=hours),
+        )
+        for hours in (1, 2)
+    ]
+    newest = min(runs, key=lambda run: run.id)  # IDs sort newest first
+    older = max(runs, key=lambda run: run.id)
+    report_verified(older, verified(older, Action.ACTION_DRY_RUN_OK))
+
+    with transaction.atomic():
+        found = actions.find_run_to_verify("", key)
+        assert found == newest
+        assert getattr(found, "cqd_verified", None) is None  # the older run's is not its own
+        assert actions.find_run_to_verify(older.id, "").cqd_verified.run_id == older.id
+
+
+@pytest.mark.parametrize("names", [("chromium/0-1-unknown", ""), ("", "unknown"), ("a\x00b", "")])
+def test_no_run_to_verify_is_found_for_unknown_or_impossible_names(names):
+    make_run()
+    with transaction.atomic():
+        assert actions.find_run_to_verify(*names) is None
 
 
 def test_a_verdict_on_an_ended_run_is_acknowledged_and_noted():
