@@ -143,8 +143,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Side effects (Gerrit posts, submissions) are tasks stored in the database, written in the
-# same transaction as the state change that needs them. `manage.py db_worker` runs them.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# same transaction as the state change that needs them (with the other rows of an API call:
+# cvsite.tasks). `manage.py db_worker` runs them.
+TASKS = {"default": {"BACKEND": "cvsite.tasks.InsertLaterDatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
