@@ -19,6 +19,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.transaction import TransactionManagementError
 
 _deferred = threading.local()
 
@@ -131,6 +132,11 @@ def select_together(*selects: BoundSelect) -> list[list[Model]]:
     """
     connection = _default_connection()
     statements = [select.statement(connection) for select in selects]
+    if connection.get_autocommit() and any(c.query.select_for_update for c, _, _ in statements):
+        # As Django refuses when it compiles: a lock outside a transaction would hold nothing.
+        raise TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction."
+        )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and _binds_on_client(cursor):
             cursor.execute(

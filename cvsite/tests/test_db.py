@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -113,6 +114,15 @@ def test_a_prepared_query_is_compiled_once_per_thread_and_run_with_each_call_s_v
     thread.start()
     thread.join()
     assert elsewhere[0][0] is not compiler  # its own compiler: never shared between threads
+
+
+@pytest.mark.django_db(transaction=True)  # no test-wide transaction around it
+def test_a_prepared_lock_outside_a_transaction_is_refused_as_django_refuses_it():
+    run = make_run()
+    with transaction.atomic():
+        assert select_together(LOCKED_RUN_BY_ID(run_id=run.id)) == [[run]]  # compiled now
+    with pytest.raises(TransactionManagementError, match="outside of a transaction"):
+        select_together(LOCKED_RUN_BY_ID(run_id=run.id))
 
 
 def test_a_prepared_query_must_be_given_exactly_its_values():
