@@ -45,15 +45,8 @@ def insert_rows(rows: Iterable[Model]) -> None:
     if not statements:
         return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and _binds_on_client(cursor):
-            # A client-side binding cursor sends a simple query, which may hold many statements.
-            cursor.execute(
-                "; ".join(sql for sql, _ in statements),
-                [param for _, params in statements for param in params],
-            )
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+        for _ in _run_in_order(connection, cursor, statements):
+            pass
 
 
 class PreparedSelect:
@@ -138,22 +131,30 @@ def select_together(*selects: BoundSelect) -> list[list[Model]]:
             "select_for_update cannot be used outside of a transaction."
         )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and _binds_on_client(cursor):
-            cursor.execute(
-                "; ".join(sql for _, sql, _ in statements),
-                [param for _, _, params in statements for param in params],
-            )
-            results = []
-            for number, (compiler, _, _) in enumerate(statements):
-                if number:
-                    cursor.nextset()
-                results.append(_instances(compiler, cursor.fetchall(), connection.alias))
-            return results
-        results = []
-        for compiler, sql, params in statements:
+        ran = _run_in_order(connection, cursor, [(sql, params) for _, sql, params in statements])
+        return [
+            _instances(compiler, cursor.fetchall(), connection.alias)
+            for (compiler, _, _), _ in zip(statements, ran, strict=True)
+        ]
+
+
+def _run_in_order(connection, cursor, statements: list[tuple[str, list]]) -> Iterator[None]:
+    """Runs (SQL, params) statements in order, on PostgreSQL in one round trip; yields once per
+    statement, when its results are the cursor's current ones."""
+    if connection.vendor == "postgresql" and _binds_on_client(cursor):
+        # A client-side binding cursor sends a simple query, which may hold many statements.
+        cursor.execute(
+            "; ".join(sql for sql, _ in statements),
+            [param for _, params in statements for param in params],
+        )
+        for number in range(len(statements)):
+            if number:
+                cursor.nextset()
+            yield
+    else:
+        for sql, params in statements:
             cursor.execute(sql, params)
-            results.append(_instances(compiler, cursor.fetchall(), connection.alias))
-        return results
+            yield
 
 
 def _instances(compiler, rows: list[tuple], alias: str) -> list[Model]:
