@@ -42,9 +42,11 @@ protos: $(STAMP)
 bench: $(STAMP)
 	DJANGO_SETTINGS_MODULE=cvsite.test_settings $(BIN)/python -m bench
 
+# Style, and the import contracts of pyproject.toml: dependencies point one way, no cycles.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

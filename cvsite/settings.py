@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "runs",
     "tryjobs",
     "migration_api",
+    "importers",
+    "cvadmin",
 ]
 
 MIDDLEWARE = [

@@ -345,9 +345,10 @@ def client_for_host(
     """A client for `host` with the credentials gerrit.credentials picks for it.
 
     Settings used: GERRIT_AUTH, GERRIT_NETRC_FILE (credentials), GERRIT_URL_OVERRIDES (where
-    to send requests), GERRIT_TIMEOUT_SECONDS. Looks up runs.models.NetrcToken, so it may
-    query the database. With anonymous_ok=False a host without credentials is an error
-    (GerritError INTERNAL, not transient) rather than an anonymous client.
+    to send requests), GERRIT_TIMEOUT_SECONDS. Looks up stored netrc tokens (see
+    gerrit.credentials), so it may query the database. With anonymous_ok=False a host
+    without credentials is an error (GerritError INTERNAL, not transient) rather than an
+    anonymous client.
     """
     if not is_valid_host(host):
         raise ValueError(f"{host!r} is not a Gerrit host name")

@@ -3,8 +3,9 @@
 Order, first match wins:
   1. settings.GERRIT_AUTH[host] ("login:password", from the environment);
   2. the `machine <host>` (or `default`) entry of the netrc file settings.GERRIT_NETRC_FILE;
-  3. the legacy netrc token CQDaemon reported for the host via ReportUsedNetrc
-     (runs.models.NetrcToken), which is a .netrc "login:password" pair stored verbatim;
+  3. a stored token: the legacy netrc token CQDaemon reported for the host via ReportUsedNetrc,
+     a .netrc "login:password" pair, found by the lookup the app that stores those tokens
+     plugs in with `use_stored_tokens` (this package knows nothing of where they live);
   4. none: anonymous access.
 All three kinds authenticate as HTTP Basic with base64 of "login:password".
 """
@@ -12,6 +13,7 @@ All three kinds authenticate as HTTP Basic with base64 of "login:password".
 import base64
 import logging
 import netrc
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.conf import settings
@@ -19,6 +21,21 @@ from django.conf import settings
 from gerrit.errors import Code, GerritError
 
 logger = logging.getLogger(__name__)
+
+
+class UnreadableToken(Exception):
+    """A stored token exists but cannot be decrypted (its key is no longer configured)."""
+
+
+# host -> the stored "login:password", "" or None when there is none; raises UnreadableToken.
+StoredTokenLookup = Callable[[str], str | None]
+_stored_token_lookup: StoredTokenLookup | None = None
+
+
+def use_stored_tokens(lookup: StoredTokenLookup | None) -> None:
+    """Plugs in where stored tokens come from (called once, from an app's `ready()`)."""
+    global _stored_token_lookup
+    _stored_token_lookup = lookup
 
 
 class CredentialSource(StrEnum):
@@ -68,7 +85,7 @@ def resolve_credentials(host: str) -> Credentials | None:
     from_file = _from_netrc_file(host)
     if from_file is not None:
         return from_file
-    return _from_netrc_token(host)
+    return _from_stored_token(host)
 
 
 def _from_netrc_file(host: str) -> Credentials | None:
@@ -94,24 +111,19 @@ def _from_netrc_file(host: str) -> Credentials | None:
     return Credentials(CredentialSource.NETRC_FILE, f"{login}:{password}")
 
 
-def _from_netrc_token(host: str) -> Credentials | None:
-    from cryptography.fernet import InvalidToken
-
-    from runs.models import NetrcToken
-
-    row = NetrcToken.objects.filter(gerrit_host=host).first()
-    if row is None:
+def _from_stored_token(host: str) -> Credentials | None:
+    if _stored_token_lookup is None:
         return None
+    # Raised outside the except block, like the netrc file's errors: nothing of the stored
+    # token travels along as __context__.
+    problem = None
     try:
-        token = row.access_token()
-    except InvalidToken:
+        token = _stored_token_lookup(host)
+    except UnreadableToken:
         token = None
-    if token is None:
-        raise GerritError(
-            Code.INTERNAL,
-            f"the netrc token stored for {host} cannot be decrypted with NETRC_TOKEN_KEYS",
-            host=host,
-        )
+        problem = f"the netrc token stored for {host} cannot be decrypted with NETRC_TOKEN_KEYS"
+    if problem is not None:
+        raise GerritError(Code.INTERNAL, problem, host=host)
     if not token:
         return None
     return Credentials(CredentialSource.NETRC_TOKEN, token)

@@ -17,7 +17,7 @@ from prpc.errors import PrpcError
 from prpc.formats import Encoded
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
-from runs.actions import ActionError
+from runs.errors import ActionError
 from runs.models import CL, Run
 
 EMPTY = empty_pb2.Empty

@@ -6,12 +6,9 @@ a crash loses neither the state change nor the work it implies. Errors are Actio
 gRPC-style code, which adapters (the Migration API) pass on to their callers.
 """
 
-import hashlib
 from datetime import datetime
-from enum import StrEnum
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
@@ -19,9 +16,10 @@ from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
 from cvsite.db import PreparedSelect, insert_later, select_together
 from gerrit import messages as gerrit_messages
-from gerrit.client import client_for_host
 from gerrit.errors import GerritError
-from runs import serializers
+from runs import clock, serializers, tasks
+from runs.errors import ActionError, Code, invalid
+from runs.lifecycle import lock_run, record_event, set_status
 from runs.models import (
     CL,
     FinishedCQDRun,
@@ -33,7 +31,6 @@ from runs.models import (
     ReportedRun,
     ReportedRunsSnapshot,
     Run,
-    RunEvent,
     RunEventKind,
     RunMode,
     RunStatus,
@@ -41,28 +38,7 @@ from runs.models import (
     Verifier,
     VerifyAction,
 )
-
-
-class Code(StrEnum):
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    NOT_FOUND = "NOT_FOUND"
-    FAILED_PRECONDITION = "FAILED_PRECONDITION"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    UNAVAILABLE = "UNAVAILABLE"
-    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
-    INTERNAL = "INTERNAL"
-
-
-class ActionError(Exception):
-    def __init__(self, code: Code, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def invalid(error: InvalidMessage) -> ActionError:
-    return ActionError(Code.INVALID_ARGUMENT, str(error))
-
+from runs.posts import deliver_post, message_digest, queue_result_message
 
 # Lookups ---------------------------------------------------------------------------------------
 
@@ -120,48 +96,7 @@ def _runs_named(runs, run_id: str, attempt_key: str):
     return runs.filter(cqd_attempt_key=attempt_key).order_by("id")
 
 
-# Events and status -----------------------------------------------------------------------------
-
-
-def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses) -> None:
-    """Writes the event, with the rows of an enclosing inserts_deferred() block if any: no
-    step of a call reads events back."""
-    insert_later(
-        RunEvent(run=run, time=timezone.now(), actor=actor, kind=kind, detail=detail, **statuses)
-    )
-
-
-def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_time=None) -> None:
-    """Moves a locked run to `status`, with an event; ended runs never change again."""
-    if run.is_ended:
-        raise ActionError(
-            Code.FAILED_PRECONDITION,
-            f"run {run.id} already ended as {RunStatus(run.status).name}",
-        )
-    previous = run.status
-    run.status = status
-    run.eversion += 1
-    if status & 64:
-        run.end_time = end_time or timezone.now()
-        run.end_reason = reason
-    run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])
-    record_event(
-        run,
-        RunEventKind.STATUS_CHANGED,
-        actor,
-        reason,
-        from_status=previous,
-        to_status=status,
-    )
-
-
-def lock_run(run_id: str) -> Run:
-    return Run.objects.select_for_update().get(id=run_id)
-
-
 # ReportVerifiedRun -----------------------------------------------------------------------------
-
-VERIFIED_OK_MESSAGE = "Dry run: This CL passed the CQ dry run."
 
 
 def report_verified_run(
@@ -192,11 +127,9 @@ def report_verified_run(
             run, RunEventKind.CQD_VERIFIED, actor, f"ignored {name or f'action {request.action}'}"
         )
         return
-    row.update_time = timezone.now()
+    row.update_time = clock.now()
     insert_later(row)  # nothing in this call reads it back; the run lock keeps it first
     record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
-    from runs import tasks
-
     if row.action == VerifyAction.SUBMIT:
         set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
         tasks.submit_run.enqueue(run.id)
@@ -218,50 +151,10 @@ def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest)
         )
 
 
-def verdict_message(run: Run) -> str:
-    """The message CQDaemon's verdict on `run` asks to post on its CLs."""
-    verified = run.cqd_verified
-    if verified.action == VerifyAction.DRY_RUN_OK:
-        return VERIFIED_OK_MESSAGE
-    return verified.final_message
-
-
-def queue_result_message(run: Run, message: str) -> None:
-    """Outbox rows for a run's result message on each of its CLs (idempotent)."""
-    now = timezone.now()
-    text = gerrit_messages.prepare_message(message)
-    digest = message_digest(GerritPostPurpose.VERIFICATION_RESULT, text)
-    posts = []
-    for run_cl in run.run_cls.select_related("cl"):
-        info = serializers.change_info_from_row(run_cl)
-        notification = gerrit_messages.review_notification(True, run.mode, info)
-        posts.append(
-            GerritPost(
-                run=run,
-                cl=run_cl.cl,
-                message_digest=digest,
-                purpose=GerritPostPurpose.VERIFICATION_RESULT,
-                message=text,
-                revision=run_cl.current_revision,
-                notify=notification.notify,
-                notify_accounts=list(notification.details.get("TO", ())),
-                created_at=now,
-            )
-        )
-    # A task that runs again finds its rows already there.
-    GerritPost.objects.bulk_create(posts, ignore_conflicts=True)
-
-
 def announce_result(run: Run, message: str) -> None:
     """Posts an ended run's result message on its CLs, durably (for cvsite-verified runs)."""
     queue_result_message(run, message)
-    from runs import tasks
-
     tasks.post_result_messages.enqueue(run.id)
-
-
-def message_digest(purpose: str, message: str) -> str:
-    return hashlib.sha256(f"{purpose}\0{message}".encode()).hexdigest()
 
 
 # ReportFinishedRun -----------------------------------------------------------------------------
@@ -293,7 +186,7 @@ def report_finished_run(run: Run | None, reported: migration_pb.ReportedRun, act
         columns = serializers.reported_run_columns(stored)
     except InvalidMessage as e:
         raise invalid(e) from e
-    columns.update(run=run, update_time=timezone.now())
+    columns.update(run=run, update_time=clock.now())
     with transaction.atomic():
         locked = lock_run(run.id) if run is not None else None
         _upsert_finished_run(columns)
@@ -399,7 +292,7 @@ def post_gerrit_message(
             "revision": request.revision,
             "notify": notification.notify,
             "notify_accounts": list(notification.details.get("TO", ())),
-            "created_at": timezone.now(),
+            "created_at": clock.now(),
         },
     )
     if post.posted_at is not None:
@@ -409,37 +302,6 @@ def post_gerrit_message(
         deliver_post(post, actor=actor)
     except GerritError as e:
         raise ActionError(Code(e.code), str(e)) from e
-
-
-def deliver_post(post: GerritPost, actor: str) -> None:
-    """Sends one outbox message to Gerrit, recording the outcome; raises GerritError."""
-    cl = post.cl
-    details = {"TO": post.notify_accounts} if post.notify_accounts else None
-    try:
-        with client_for_host(cl.host) as gerrit:
-            gerrit.set_review(
-                cl.change,
-                post.revision,
-                post.message,
-                project=cl.gerrit_project or None,
-                notify=post.notify,
-                notify_details=details,
-            )
-    except GerritError as e:
-        GerritPost.objects.filter(pk=post.pk).update(
-            attempts=post.attempts + 1, last_error=str(e)[:2000]
-        )
-        raise
-    now = timezone.now()
-    GerritPost.objects.filter(pk=post.pk).update(
-        posted_at=now, attempts=post.attempts + 1, last_error=""
-    )
-    record_event(
-        post.run,
-        RunEventKind.GERRIT_MESSAGE_POSTED,
-        actor,
-        f"on {cl.host}/{cl.change}: {post.message[:200]}",
-    )
 
 
 # Who verifies a project ------------------------------------------------------------------------
@@ -458,7 +320,7 @@ def set_project_verifier(project: str, verifier: str, actor: str) -> bool:
         current = row.verifier if row else Verifier.CQDAEMON
         if current == verifier:
             return False
-        now = timezone.now()
+        now = clock.now()
         ProjectVerifier.objects.update_or_create(
             project=project,
             defaults={"verifier": verifier, "changed_at": now, "changed_by": actor},
@@ -476,7 +338,7 @@ def report_runs(
     snapshots: dict[str, list[migration_pb.ReportedRun]], actor: str, now: datetime | None = None
 ) -> None:
     """Replaces each project's snapshot of what CQDaemon works on."""
-    now = now or timezone.now()
+    now = now or clock.now()
     rows_by_project = {}
     for project, runs in snapshots.items():
         try:

@@ -6,13 +6,15 @@ binary encoding next to the columns extracted from them. Only runs/serializers.p
 between rows and messages.
 """
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Length
 from django.db.models.lookups import GreaterThan
 
+from gerrit.credentials import UnreadableToken
 from runs.ids import RunID
 
 RUN_ENDED_MASK = 64
@@ -189,8 +191,6 @@ class Run(models.Model):
         return bool(self.status & RUN_ENDED_MASK)
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         try:
             run_id = RunID.parse(self.id)
         except ValueError as e:
@@ -523,8 +523,6 @@ class NetrcToken(models.Model):
 
     @staticmethod
     def _fernet():
-        from cryptography.fernet import Fernet, MultiFernet
-
         try:
             return MultiFernet([Fernet(key) for key in settings.NETRC_TOKEN_KEYS])
         except ValueError as e:
@@ -535,6 +533,17 @@ class NetrcToken(models.Model):
 
     def access_token(self) -> str:
         return self._fernet().decrypt(bytes(self.encrypted_access_token)).decode()
+
+    @classmethod
+    def stored_for(cls, host: str) -> str | None:
+        """The token stored for `host`, None if there is none (gerrit.credentials' lookup)."""
+        row = cls.objects.filter(gerrit_host=host).first()
+        if row is None:
+            return None
+        try:
+            return row.access_token()
+        except InvalidToken:
+            raise UnreadableToken(host) from None
 
 
 class ImportedAttempt(CQDAttempt):

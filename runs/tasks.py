@@ -12,21 +12,14 @@ import random
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 from django_tasks import task
 
 from cvproto.gerrit import gerrit_pb2
 from gerrit.client import client_for_host
 from gerrit.errors import Code as GerritCode
 from gerrit.errors import GerritError
-from runs.actions import (
-    deliver_post,
-    lock_run,
-    queue_result_message,
-    record_event,
-    set_status,
-    verdict_message,
-)
+from runs import clock
+from runs.lifecycle import lock_run, record_event, set_status
 from runs.models import (
     GerritPost,
     GerritPostPurpose,
@@ -36,6 +29,8 @@ from runs.models import (
     RunStatus,
     VerifyAction,
 )
+from runs.posts import deliver_post, queue_result_message, verdict_message
+from runs.submission import submission_order
 
 logger = logging.getLogger(__name__)
 
@@ -51,29 +46,7 @@ def backoff(attempt: int) -> timedelta:
 def retry_later(task_function, run_id: str, attempt: int, error: GerritError) -> None:
     delay = backoff(attempt)
     logger.warning("%s for %s: %s; retrying in %s", task_function.name, run_id, error, delay)
-    task_function.using(run_after=timezone.now() + delay).enqueue(run_id, attempt + 1)
-
-
-def submission_order(run_cls: list[RunCL]) -> list[RunCL]:
-    """CLs ordered so that every CL comes after the CLs of the run it depends on.
-
-    Ties keep the run's CL order; soft dependencies can form cycles, which are broken in
-    that order too.
-    """
-    by_cl = {rc.cl_id: rc for rc in run_cls}
-    waiting_on = {
-        rc.cl_id: {d.depends_on_id for d in rc.deps.all() if d.depends_on_id in by_cl}
-        for rc in run_cls
-    }
-    ordered = []
-    remaining = sorted(run_cls, key=lambda rc: rc.position)
-    while remaining:
-        ready = next((rc for rc in remaining if not waiting_on[rc.cl_id]), remaining[0])
-        ordered.append(ready)
-        remaining.remove(ready)
-        for deps in waiting_on.values():
-            deps.discard(ready.cl_id)
-    return ordered
+    task_function.using(run_after=clock.now() + delay).enqueue(run_id, attempt + 1)
 
 
 @task()
@@ -116,7 +89,7 @@ def submit_run(run_id: str, attempt: int = 0) -> None:
                 )
             return
         with transaction.atomic():
-            RunCL.objects.filter(pk=run_cl.pk).update(submit_time=timezone.now())
+            RunCL.objects.filter(pk=run_cl.pk).update(submit_time=clock.now())
             record_event(run, RunEventKind.CL_SUBMITTED, actor, cl.url)
     with transaction.atomic():
         run = lock_run(run_id)

@@ -55,8 +55,12 @@ from google.protobuf import json_format, text_format
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.validation import InvalidMessage, enum_name
 from runs import serializers as run_serializers
-from runs.actions import VERIFIED_OK_MESSAGE, ActionError, Code, announce_result, set_status
+from runs.actions import announce_result
+from runs.errors import ActionError, Code
+from runs.lifecycle import set_status
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunMode, RunStatus, Verifier
+from runs.posts import VERIFIED_OK_MESSAGE
+from runs.submission import submission_order
 from tryjobs import executor, serializers
 from tryjobs.backend import (
     BackendError,
@@ -478,8 +482,6 @@ class _Starter:
 
     @cached_property
     def _launch_cls(self) -> tuple[LaunchCL, ...]:
-        from runs.tasks import submission_order
-
         run_cls = list(
             RunCL.objects.filter(run_id=self.run.id).select_related("cl").prefetch_related("deps")
         )

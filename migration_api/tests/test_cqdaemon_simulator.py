@@ -36,7 +36,7 @@ from migration_api.models import ApiCall, ApiToken
 from migration_api.tests.conftest import MigrationClient
 from prpc.client import Client, RpcError
 from prpc.codes import Code, code_name
-from runs.actions import VERIFIED_OK_MESSAGE, lock_run, set_status
+from runs.lifecycle import lock_run, set_status
 from runs.models import (
     FinishedCQDRun,
     GerritPost,
@@ -48,6 +48,7 @@ from runs.models import (
     VerifiedCQDRun,
     VerifyAction,
 )
+from runs.posts import VERIFIED_OK_MESSAGE
 from runs.tests.factories import make_run_of_changes
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -35,7 +35,6 @@ from migration_api.tests.conftest import MigrationClient, wait_for_request_threa
 from prpc.client import Client, RpcError
 from prpc.codes import Code, http_status
 from runs import serializers
-from runs.actions import VERIFIED_OK_MESSAGE
 from runs.models import (
     CL,
     DepKind,
@@ -54,6 +53,7 @@ from runs.models import (
     VerifiedCQDRun,
     VerifyAction,
 )
+from runs.posts import VERIFIED_OK_MESSAGE
 from runs.tests.factories import make_run, make_run_of_changes
 
 live = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from runs import actions
-from runs.actions import ActionError, Code
+from runs.errors import ActionError, Code
 from runs.ids import RunID
 from runs.models import (
     FinishedCQDRun,
@@ -23,7 +23,9 @@ from runs.models import (
     RunStatus,
     VerifiedCQDRun,
 )
-from runs.tasks import backoff, submission_order
+from runs.posts import VERIFIED_OK_MESSAGE
+from runs.submission import submission_order
+from runs.tasks import backoff, finish_verified_run
 from runs.tests.factories import BASE_TIME, make_run, make_run_of_changes
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +140,7 @@ def test_gerrit_refusing_a_submission_fails_the_run_with_the_reason(gerrit, run_
 @pytest.mark.parametrize(
     "action, final_message, end_status, posted",
     [
-        (Action.ACTION_DRY_RUN_OK, "", RunStatus.SUCCEEDED, actions.VERIFIED_OK_MESSAGE),
+        (Action.ACTION_DRY_RUN_OK, "", RunStatus.SUCCEEDED, VERIFIED_OK_MESSAGE),
         (Action.ACTION_FAIL, "Tryjob linux-rel failed.", RunStatus.FAILED, "Tryjob linux-rel"),
     ],
 )
@@ -169,8 +171,6 @@ def test_a_verdict_message_is_posted_once_even_if_its_task_runs_again(gerrit, ru
     gerrit.fail_next(500, path_contains="/review")
     run_tasks()
     run_tasks(including_delayed=True)
-    from runs.tasks import finish_verified_run
-
     finish_verified_run.enqueue(run.id)  # a duplicate delivery
     run_tasks()
     assert len([r for r in gerrit.requests_to("POST", "/review") if r.fault is None]) == 1

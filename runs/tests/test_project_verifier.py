@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from runs import actions, queries
-from runs.actions import ActionError
+from runs.errors import ActionError
 from runs.models import ProjectVerifier, ProjectVerifierChange, Verifier
 from runs.tests.factories import make_run
 

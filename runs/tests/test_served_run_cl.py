@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
+from importers.tests.backfill.conftest import run as run_command
 from runs import queries, serializers
 from runs.models import DepKind, RunCL, RunCLDep
-from runs.tests.backfill.conftest import run as run_command
 from runs.tests.constraints import db_rejects
 from runs.tests.factories import BASE_TIME, make_cl, make_run
 

@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
 from cvproto.times import to_timestamp
-from runs.actions import ActionError, Code
+from runs.errors import ActionError, Code
 from runs.models import RunEvent, RunEventKind, RunStatus, Verifier
 from tryjobs import actions, serializers
 from tryjobs.backend import NO_BACKEND_REASON, BackendError, get_backend

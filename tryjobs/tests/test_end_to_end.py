@@ -14,6 +14,7 @@ from django.db import connection, connections
 from runs import actions as run_actions
 from runs import queries
 from runs.models import RunEvent, RunEventKind, RunStatus, Verifier
+from runs.posts import VERIFIED_OK_MESSAGE
 from runs.tests.factories import make_run_of_changes
 from tryjobs import actions
 from tryjobs.models import ExecutionLogEntry, ExecutionState, Tryjob, TryjobEvent
@@ -397,7 +398,7 @@ def test_an_ended_dry_run_posts_its_result_on_every_cl(backend, run_tasks, gerri
     run.refresh_from_db()
     reviews = gerrit.requests_to("POST", "/review")
     assert len(reviews) == 2
-    expected = run_actions.VERIFIED_OK_MESSAGE if outcome == Result.SUCCEEDED else run.end_reason
+    expected = VERIFIED_OK_MESSAGE if outcome == Result.SUCCEEDED else run.end_reason
     assert {r.body["message"] for r in reviews} == {expected}
     assert run.status == (RunStatus.SUCCEEDED if outcome == Result.SUCCEEDED else RunStatus.FAILED)
     assert "compile failed" in expected or outcome == Result.SUCCEEDED

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runs.actions import ActionError
+from runs.errors import ActionError
 from tryjobs import actions
 
 

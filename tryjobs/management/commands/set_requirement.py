@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runs.actions import ActionError
+from runs.errors import ActionError
 from tryjobs import actions
 
 

@@ -1,0 +1,50 @@
+"""API tokens (list, revoke; the token itself is never shown) and the record of API calls."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Max
+
+from cvadmin.base import ReadOnlyAdmin
+from migration_api import auth
+from migration_api.models import ApiCall, ApiToken
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name"]
+    fields = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        # Derived from the call records rather than written on every call.
+        return super().get_queryset(request).annotate(last_used_at=Max("calls__time"))
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, obj):
+        return obj.last_used_at
+
+    def has_add_permission(self, request):
+        return False  # tokens are created with `manage.py create_api_token`, shown once there
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the calls made with it keep their caller
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = auth.revoke(queryset)
+        self.message_user(
+            request,
+            f"Revoked {count} token(s). Other server processes may still accept them for up "
+            f"to {settings.API_TOKEN_CACHE_SECONDS:g} s.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ApiCall)
+class ApiCallAdmin(ReadOnlyAdmin):
+    list_display = ["time", "caller", "method", "code", "duration_ms"]
+    list_filter = ["method", "code", "caller"]
+    date_hierarchy = "time"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CvadminConfig(AppConfig):
+    name = "cvadmin"
+    verbose_name = "cvsite admin"

@@ -1,0 +1,166 @@
+"""Read-only admin for runs, CLs and CQDaemon reports: operators browse, they do not edit."""
+
+from django.contrib import admin
+
+from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
+from cvadmin.tryjobs import run_executor_action, set_requirement_action
+from runs import actions, serializers
+from runs.models import (
+    CL,
+    FinishedCQDRun,
+    GerritPost,
+    NetrcToken,
+    ProjectVerifier,
+    ProjectVerifierChange,
+    ReportedRun,
+    ReportedRunsSnapshot,
+    Run,
+    RunCL,
+    RunCLDep,
+    RunEvent,
+    VerifiedCQDRun,
+)
+
+
+class RunCLInline(ReadOnlyInline):
+    model = RunCL
+    fields = ["cl", "position", "patchset", "trigger_mode", "trigger_time", "trigger_email"]
+    readonly_fields = fields
+
+
+class RunEventInline(ReadOnlyInline):
+    """The run's history: who changed what, and when."""
+
+    model = RunEvent
+    fields = ["time", "actor", "kind", "from_status", "to_status", "detail"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class GerritPostInline(ReadOnlyInline):
+    model = GerritPost
+    fields = ["cl", "purpose", "notify", "created_at", "posted_at", "attempts", "last_error"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
+    list_filter = ["status", "mode", "project"]
+    search_fields = ["=id", "=cqd_attempt_key"]
+    inlines = [RunCLInline, RunEventInline, GerritPostInline]
+    actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+
+    @admin.action(description="Set the tryjob requirement (cvsite executor)")
+    def set_tryjob_requirement(self, request, queryset):
+        return set_requirement_action(self, request, queryset, "set_tryjob_requirement")
+
+    @admin.action(description="Run the tryjob executor (cvsite executor)")
+    def run_tryjob_executor(self, request, queryset):
+        return run_executor_action(self, request, queryset)
+
+
+@admin.register(CL)
+class CLAdmin(ReadOnlyAdmin):
+    list_display = ["id", "host", "change", "patchset", "gerrit_project", "owner_email"]
+    search_fields = ["=change", "=id"]
+    list_filter = ["host"]
+    exclude = ["info"]
+    readonly_fields = ["change_info"]
+
+    @admin.display(description="Gerrit ChangeInfo snapshot")
+    def change_info(self, obj):
+        return as_text(serializers.change_info_from_row(obj))
+
+
+class RunCLDepInline(ReadOnlyInline):
+    model = RunCLDep
+    fk_name = "run_cl"
+    fields = ["depends_on", "kind"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(RunCL)
+class RunCLAdmin(ReadOnlyAdmin):
+    list_display = ["run", "cl", "position", "patchset", "trigger_mode", "trigger_time"]
+    list_select_related = ["run", "cl"]
+    search_fields = ["=run__id"]
+    exclude = ["info"]
+    readonly_fields = ["change_info"]
+    inlines = [RunCLDepInline]
+
+    @admin.display(description="Gerrit ChangeInfo at run start")
+    def change_info(self, obj):
+        return as_text(serializers.change_info_from_row(obj))
+
+
+class AttemptAdmin(ReadOnlyAdmin):
+    exclude = ["attempt"]
+    readonly_fields = ["attempt_message"]
+
+    @admin.display(description="bigquery.Attempt")
+    def attempt_message(self, obj):
+        return as_text(serializers.attempt_from_row(obj))
+
+
+@admin.register(FinishedCQDRun)
+class FinishedCQDRunAdmin(AttemptAdmin):
+    list_display = ["attempt_key", "attempt_project", "attempt_status", "run", "update_time"]
+    list_select_related = ["run"]
+    list_filter = ["attempt_status", "attempt_project"]
+    search_fields = ["=attempt_key", "=run__id"]
+
+
+@admin.register(VerifiedCQDRun)
+class VerifiedCQDRunAdmin(AttemptAdmin):
+    list_display = ["run", "action", "attempt_key", "update_time"]
+    list_select_related = ["run"]
+    list_filter = ["action"]
+    search_fields = ["=attempt_key", "=run__id"]
+
+
+class ReportedRunInline(ReadOnlyInline):
+    model = ReportedRun
+    fields = ["reported_id", "attempt_key", "attempt_status", "run"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(ReportedRunsSnapshot)
+class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["project", "reported_at", "reported_by"]
+    inlines = [ReportedRunInline]
+
+
+@admin.register(NetrcToken)
+class NetrcTokenAdmin(ReadOnlyAdmin):
+    """Shows which Gerrit hosts have a legacy token; the token itself is never shown."""
+
+    list_display = ["gerrit_host", "update_time"]
+    fields = ["gerrit_host", "update_time"]
+    readonly_fields = fields
+
+
+@admin.register(ProjectVerifier)
+class ProjectVerifierAdmin(admin.ModelAdmin):
+    """Operators switch who verifies a project's runs; each switch is recorded."""
+
+    list_display = ["project", "verifier", "changed_at", "changed_by"]
+    fields = ["project", "verifier"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["project"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch back to CQDaemon instead, so the history says who did it
+
+    def save_model(self, request, obj, form, change):
+        actions.set_project_verifier(obj.project, obj.verifier, f"admin:{request.user}")
+
+
+@admin.register(ProjectVerifierChange)
+class ProjectVerifierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["time", "project", "from_verifier", "to_verifier", "actor"]
+    list_filter = ["project"]

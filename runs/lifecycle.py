@@ -1,0 +1,47 @@
+"""A run's lock, its status changes and its events: what every run and tryjob action shares.
+
+Actions (runs.actions, tryjobs) and the durable tasks that finish their work (runs.tasks) all
+change a run the same way: lock it, move its status, record an event. They import this module;
+it imports none of them.
+"""
+
+from cvsite.db import insert_later
+from runs import clock
+from runs.errors import ActionError, Code
+from runs.models import Run, RunEvent, RunEventKind, RunStatus
+
+
+def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses) -> None:
+    """Writes the event, with the rows of an enclosing inserts_deferred() block if any: no
+    step of a call reads events back."""
+    insert_later(
+        RunEvent(run=run, time=clock.now(), actor=actor, kind=kind, detail=detail, **statuses)
+    )
+
+
+def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_time=None) -> None:
+    """Moves a locked run to `status`, with an event; ended runs never change again."""
+    if run.is_ended:
+        raise ActionError(
+            Code.FAILED_PRECONDITION,
+            f"run {run.id} already ended as {RunStatus(run.status).name}",
+        )
+    previous = run.status
+    run.status = status
+    run.eversion += 1
+    if status & 64:
+        run.end_time = end_time or clock.now()
+        run.end_reason = reason
+    run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])
+    record_event(
+        run,
+        RunEventKind.STATUS_CHANGED,
+        actor,
+        reason,
+        from_status=previous,
+        to_status=status,
+    )
+
+
+def lock_run(run_id: str) -> Run:
+    return Run.objects.select_for_update().get(id=run_id)
