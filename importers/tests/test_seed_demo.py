@@ -12,7 +12,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
-from runs import demo
+from importers import demo
 from runs.ids import RunID
 from runs.models import (
     CL,
