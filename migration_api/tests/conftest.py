@@ -56,6 +56,24 @@ def make_api(live_server):
     wait_for_request_threads()
 
 
+@pytest.fixture(params=["binary", "json"])
+def fmt(request) -> str:
+    """Each test that uses it runs twice: with binary and with JSON bodies."""
+    return request.param
+
+
+@pytest.fixture
+def api(make_api, fmt) -> MigrationClient:
+    """A client holding a token for project chromium only."""
+    return make_api(["chromium"], format=fmt)
+
+
+@pytest.fixture
+def both_api(make_api, fmt) -> MigrationClient:
+    """A client holding a token for chromium and v8."""
+    return make_api(["chromium", "v8"], format=fmt)
+
+
 def wait_for_request_threads(timeout: float = 5.0) -> None:
     """Waits for the live server's request threads to finish now that the clients hung up.
 

@@ -1,8 +1,11 @@
-"""FetchActiveRuns takes a constant number of queries, however many runs a project has.
+"""FetchActiveRuns and FetchExcludedCLs take a constant number of queries, however many runs
+a project has.
 
 Counts queries through the real view (Django's test client, binary, bearer token); no timing.
-Rows are written in bulk: every run has 3 CLs chained by deps, and its first CL depends on a
-CL outside the run, so the `fyi_deps` path is counted too.
+For 10 and 1000 runs of FetchActiveRuns, rows are written in bulk: every run has 3 CLs chained
+by deps, and its first CL depends on a CL outside the run, so the `fyi_deps` path is counted
+too. Both methods are also compared for 1 and 10 runs set up as the per-RPC tests do, half of
+them verified.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -13,9 +16,11 @@ from django.test.utils import CaptureQueriesContext
 
 from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
+from migration_api.tests.rpc_support import add_cl, add_run_cl, mark_verified, post_binary
 from runs.ids import RunID
 from runs.models import CL, DepKind, Run, RunCL, RunCLDep, RunStatus
 from runs.serializers import set_served_message
+from runs.tests.factories import make_run
 
 URL = "/prpc/migration.Migration/FetchActiveRuns"
 BINARY = "application/prpc; encoding=binary"
@@ -108,3 +113,55 @@ def test_fetch_active_runs_queries_do_not_grow_with_runs(client, settings):
     assert small_queries == large_queries, (
         f"FetchActiveRuns took {small_queries} queries for 10 runs, {large_queries} for 1000"
     )
+
+
+def add_runs_of_three_cls(count: int) -> None:
+    """`count` RUNNING chromium runs of 3 CLs with deps inside and outside the run, and as
+    many verified ones."""
+    for _ in range(count):
+        for verified in (False, True):
+            run = make_run(mode="FULL_RUN")
+            outside = add_cl()
+            a, b, c = add_cl(), add_cl(), add_cl()
+            add_run_cl(run, a, 0)
+            add_run_cl(run, b, 1, deps=[(a, True), (outside, False)])
+            add_run_cl(run, c, 2, deps=[(b, True)])
+            if verified:
+                mark_verified(run)
+
+
+QUERY_METHODS = [
+    ("FetchActiveRuns", migration_pb.FetchActiveRunsRequest, migration_pb.FetchActiveRunsResponse),
+    (
+        "FetchExcludedCLs",
+        migration_pb.FetchExcludedCLsRequest,
+        migration_pb.FetchExcludedCLsResponse,
+    ),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, request_class, response_class", QUERY_METHODS)
+def test_fetching_takes_the_same_number_of_queries_for_1_and_10_runs(
+    client, settings, django_assert_num_queries, method, request_class, response_class
+):
+    settings.API_TOKEN_CACHE_SECONDS = 0  # both calls look their token up
+    _, token = ApiToken.issue("cqdaemon-test", ["chromium"])
+    request = request_class(luci_project="chromium")
+    add_runs_of_three_cls(1)
+    with CaptureQueriesContext(connection) as one_run:
+        content = post_binary(client, token, method, request)
+    response = response_class.FromString(content)
+    size_for_one = len(getattr(response, "active_runs", None) or response.cls)
+    assert size_for_one == (1 if method == "FetchActiveRuns" else 3)
+
+    add_runs_of_three_cls(9)
+    with django_assert_num_queries(len(one_run.captured_queries)):
+        content = post_binary(client, token, method, request)
+
+    response = response_class.FromString(content)
+    if method == "FetchActiveRuns":
+        assert len(response.active_runs) == 10
+        assert all(len(r.cls) == 3 and len(r.fyi_deps) == 1 for r in response.active_runs)
+    else:
+        assert len(response.cls) == 30
