@@ -50,6 +50,7 @@ from importers.demo_script import (
     CQDAEMON_VERIFIES,
     CVSITE,
     PROJECTS,
+    STORY_BY_NAME,
     Build,
     Change,
     LaunchFails,
@@ -278,6 +279,10 @@ class _Run:
     started: bool = False
     ended_by_cqdaemon: bool = False
 
+    @property
+    def attempt_key(self) -> str:
+        return self.id.rpartition("-")[2]
+
 
 @dataclass(frozen=True)
 class _Ending:
@@ -314,6 +319,7 @@ class _DemoWorld:
         # last moments play.
         self.holding_tasks = False
         self.kept_open = None
+        self.settings = None
 
     # Setting up and tearing down ---------------------------------------------------------
 
@@ -456,33 +462,35 @@ class _DemoWorld:
             plan = run.plan
             actions.start_run(run.id, f"{ACTOR}:run-manager")
             run.started = True
-            now = clock.now()
             if ProjectVerifier.of(plan.project.name) == Verifier.CVSITE:
                 self.arm_launch_failures(run, {d: 0 for d in range(len(self.builders(run)))})
                 tryjob_actions.set_requirement(
                     run.id, plan.project.requirement(plan.mode), f"{ACTOR}:project-config"
                 )
-                return self.schedule_user_actions(run)
-            # CQDaemon verifies the runs of a project cvsite does not (yet).
-            in_charge = plan.project.verifier == CQDAEMON_IN_CHARGE
-            run.verifier = CQDAEMON_IN_CHARGE if in_charge else CQDAEMON_VERIFIES
-            cqdaemon = self.cqdaemons[plan.project.name]
-            last = bool(plan.last_moment)
-            self.at(now + CQDAEMON_DELAY, cqdaemon.loop, last)
-            # The last moments' verdicts come just before `now`, in the order they play.
-            verdict = self.now - LAST_VERDICTS[plan.last_moment] if last else None
-            self.at(verdict or now + _verification_time(plan), cqdaemon.conclude(run), last)
-            self.schedule_user_actions(run)
+            else:
+                self.hand_to_cqdaemon(run)
+            if plan.story.cancel_after is not None:
+                cancel_at = plan.trigger + timedelta(minutes=plan.story.cancel_after)
+                self.at(cancel_at, self.cancel(run))
+            if plan.then_full_run is not None:
+                minutes, cancel_first = plan.then_full_run
+                self.at(plan.trigger + timedelta(minutes=minutes), self.upgrade(run, cancel_first))
 
         return start
 
-    def schedule_user_actions(self, run: _Run) -> None:
+    def hand_to_cqdaemon(self, run: _Run) -> None:
+        """CQDaemon verifies the runs of a project cvsite does not verify (yet)."""
         plan = run.plan
-        if plan.story.cancel_after is not None:
-            self.at(plan.trigger + timedelta(minutes=plan.story.cancel_after), self.cancel(run))
-        if plan.then_full_run is not None:
-            minutes, cancel_first = plan.then_full_run
-            self.at(plan.trigger + timedelta(minutes=minutes), self.upgrade(run, cancel_first))
+        in_charge = plan.project.verifier == CQDAEMON_IN_CHARGE
+        run.verifier = CQDAEMON_IN_CHARGE if in_charge else CQDAEMON_VERIFIES
+        cqdaemon = self.cqdaemons[plan.project.name]
+        last = bool(plan.last_moment)
+        self.at(clock.now() + CQDAEMON_DELAY, cqdaemon.loop, last)
+        if last:  # the verdicts of the last moments come just before `now`, in their order
+            verdict_at = self.now - LAST_VERDICTS[plan.last_moment]
+        else:
+            verdict_at = clock.now() + _verification_time(plan)
+        self.at(verdict_at, cqdaemon.conclude(run), last)
 
     def cancel(self, run: _Run, reason: str = "the owner removed the Commit-Queue vote"):
         def cancel() -> None:
@@ -510,7 +518,7 @@ class _DemoWorld:
                 RunMode.FULL_RUN,
                 plan.changes,
                 clock.now(),
-                Story("passes", 1),
+                STORY_BY_NAME["passes"],
             )
             self.trigger(full)()
 
@@ -547,7 +555,7 @@ class _DemoWorld:
             position = self.builders(run).index(builder)
             attempt = run.plan.story.attempt(position, number)
             if not isinstance(attempt, Build):
-                continue  # refused on purpose; another builder's launch was the one to fail
+                continue  # meant to be refused, but another launch took the refusal: runs on
             rng = random.Random(f"{run.plan.key}/{builder}/{number}")
             minutes = attempt.minutes or self.minutes_of(run, builder) * rng.uniform(0.8, 1.25)
             ends = _next_tick(when + timedelta(minutes=minutes))
@@ -655,15 +663,12 @@ def _create_run(plan: RunPlan) -> str:
                 trigger_email=voter.email,
                 **snapshots[change.number],
             )
-            deps = (
-                [
-                    RunCLDep(
-                        run_cl=run_cl, depends_on=cls[change.parent], kind=DepKind.HARD, position=0
-                    )
-                ]
-                if change.parent in cls
-                else []
-            )
+            # A change stacked on another of the run depends on it: submitted after it.
+            stacked_on = [cls[change.parent]] if change.parent in cls else []
+            deps = [
+                RunCLDep(run_cl=run_cl, depends_on=cl, kind=DepKind.HARD, position=i)
+                for i, cl in enumerate(stacked_on)
+            ]
             serializers.set_served_message(run_cl, deps).save()
             RunCLDep.objects.bulk_create(deps)
         record_event(
@@ -795,26 +800,26 @@ class _CQDaemon:
                 gerrit.add_message(change.number, "CQ is trying the patch.", author=CQ_BOT)
 
     def attempt_of(self, run: _Run) -> bq_pb.Attempt:
+        """CQDaemon's own attempt on the run's CLs (its key is computed as cvsite's is)."""
         mode = bq_pb.FULL_RUN if run.plan.mode == RunMode.FULL_RUN else bq_pb.DRY_RUN
-        row = Run.objects.get(id=run.id)
         attempt = bq_pb.Attempt(
-            key=row.cqd_attempt_key,
+            key=run.attempt_key,
             luci_project=self.project.name,
             status=bq_pb.STARTED,
             gerrit_changes=[
                 bq_pb.GerritChange(
                     host=self.project.host,
-                    project=self.project.gerrit_project,
-                    change=change.number,
-                    patchset=len(
-                        self.world.gerrits[self.project.host].change(change.number)["revisions"]
-                    ),
+                    project=gerrit_project,
+                    change=change,
+                    patchset=patchset,
                     mode=mode,
                 )
-                for change in run.plan.changes
+                for change, patchset, gerrit_project in RunCL.objects.filter(run_id=run.id)
+                .order_by("position")
+                .values_list("cl__change", "patchset", "gerrit_project")
             ],
         )
-        attempt.start_time.CopyFrom(to_timestamp(row.start_time))
+        attempt.start_time.CopyFrom(to_timestamp(clock.now()))
         return attempt
 
     def conclude(self, run: _Run) -> Callable[[], None]:
@@ -825,8 +830,7 @@ class _CQDaemon:
                 if not run.ended_by_cqdaemon:
                     self.finish(run)
                 return
-            key = Run.objects.get(id=run.id).cqd_attempt_key
-            reported = self.attempts.pop(key, None)
+            reported = self.attempts.pop(run.attempt_key, None)
             if reported is None:
                 return  # cancelled before the verdict; vanished() let it go
             self.verify(run, reported)
@@ -857,8 +861,7 @@ class _CQDaemon:
     def finish(self, run: _Run) -> None:
         """CQDaemon in charge ends its attempt: in Gerrit (submitting a passed full run, or
         removing the votes with a message), then tells cvsite."""
-        key = Run.objects.get(id=run.id).cqd_attempt_key
-        reported = self.attempts.pop(key, None) or migration_pb.ReportedRun(
+        reported = self.attempts.pop(run.attempt_key, None) or migration_pb.ReportedRun(
             id=run.id, attempt=self.attempt_of(run)
         )
         attempt = reported.attempt
@@ -885,7 +888,8 @@ class _CQDaemon:
         self.report_runs()
 
     def finish_attempt_cvsite_never_saw(self) -> None:
-        """An attempt CQDaemon in charge ran on a CL cvsite has no run for, aborted."""
+        """An attempt CQDaemon in charge ran on a CL cvsite has no run for (the project's
+        first change, which no run of the script uses), aborted."""
         attempt = bq_pb.Attempt(
             key="0123456789abcdef",
             luci_project=self.project.name,

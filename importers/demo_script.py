@@ -2,9 +2,9 @@
 runs go through. Data only; importers.demo plays it through the service's own code.
 
 Most runs are drawn by a seeded random generator from weighted story templates, so the script
-stays short and the same `now` always gives the same runs. A few fixed runs at the end of the
-history give the states that only exist for a moment (PENDING, WAITING_FOR_SUBMISSION,
-SUBMITTING).
+stays short and the same `now` always gives the same runs. A few fixed runs in the last hour
+are still running at `now`, or in a state that lasts only moments (PENDING,
+WAITING_FOR_SUBMISSION, SUBMITTING).
 """
 
 from __future__ import annotations
@@ -317,7 +317,9 @@ class RunPlan:
     trigger: datetime
     story: Story
     then_full_run: tuple[float, bool] | None = None
-    # The moments whose side effects the task worker finishes after seeding.
+    # Plays in the last seconds before `now`, after which tasks are left to the worker:
+    # "submitting" and "waiting" (CQDaemon's SUBMIT verdict, then one submission attempt or
+    # none), "pending" (triggered, not yet started).
     last_moment: str = ""
 
 
