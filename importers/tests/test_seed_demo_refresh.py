@@ -2,7 +2,6 @@
 nothing but the demo's rows is ever deleted. Small demos (a dozen generated runs) keep it quick.
 """
 
-import functools
 import io
 from datetime import timedelta
 
@@ -15,7 +14,6 @@ from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
 from importers import demo, demo_script
-from importers.management.commands import seed_demo as seed_demo_command
 from runs.models import CL, Run, RunEvent, RunStatus
 from runs.tests.factories import make_cl, make_run
 from tryjobs.models import ExecutionLogEntry, Tryjob
@@ -117,19 +115,17 @@ def test_a_naive_time_is_refused():
         demo.seed_demo(NOW.replace(tzinfo=None))
 
 
-def test_the_command_seeds_then_leaves_the_days_demo_alone(monkeypatch):
-    monkeypatch.setattr(
-        seed_demo_command, "seed_demo", functools.partial(demo.seed_demo, run_count=RUNS)
-    )
+def test_the_command_seeds_then_leaves_the_days_demo_alone():
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--runs", str(RUNS), stdout=out)
     assert "Runs by status: PENDING 2, RUNNING" in out.getvalue()
     assert "Demo created as of" in out.getvalue()
+    assert Run.objects.count() >= RUNS
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--runs", str(RUNS), stdout=out)
     assert "Demo already present" in out.getvalue()
     out = io.StringIO()
-    call_command("seed_demo", "--reset", stdout=out)
+    call_command("seed_demo", "--runs", str(RUNS), "--reset", stdout=out)
     assert "rows of the previous demo" in out.getvalue()
     assert "Demo refreshed" in out.getvalue()
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from importers.demo import DemoError, DemoSummary, seed_demo
+from importers.demo import RUN_COUNT, DemoError, DemoSummary, seed_demo
 
 
 class Command(BaseCommand):
@@ -22,8 +22,15 @@ class Command(BaseCommand):
             help="Replay the demo even if the present one is of today (its rows, and only "
             "those, are deleted first).",
         )
+        parser.add_argument(
+            "--runs",
+            type=int,
+            default=RUN_COUNT,
+            help="How many runs to generate besides the recent ones (default %(default)s); "
+            "fewer seed quicker, e.g. for a test.",
+        )
 
-    def handle(self, *args, reset: bool = False, **options):
+    def handle(self, *args, reset: bool = False, runs: int = RUN_COUNT, **options):
         verbosity = options["verbosity"]
         now = timezone.now()
 
@@ -34,7 +41,7 @@ class Command(BaseCommand):
         if verbosity >= 1:
             self.stdout.write(f"Seeding the cvsite demo as of {now:%Y-%m-%d %H:%M:%S} UTC")
         try:
-            summary = seed_demo(now, reset=reset, progress=progress)
+            summary = seed_demo(now, reset=reset, run_count=runs, progress=progress)
         except DemoError as e:
             raise CommandError(f"the service refused the demo script: {e}") from e
         if verbosity >= 1:
