@@ -346,20 +346,15 @@ def plan_runs(now: datetime, count: int) -> list[RunPlan]:
         mode = rng.choices(modes, mode_weights)[0]
         story = rng.choices(STORIES, weights)[0]
         stack = 1 if mode == RunMode.NEW_PATCHSET_RUN else rng.choice((1, 1, 1, 1, 2, 3))
-        changes = []
-        for _ in range(stack):
-            numbers[project.name] += 1
-            changes.append(
-                Change(
-                    numbers[project.name],
-                    rng.choice(project.authors),
-                    rng.choice(project.subjects),
-                    project.files,
-                    patchsets=rng.choice((1, 1, 2, 3)),
-                    trivial_rebase=rng.random() < 0.2,
-                    parent=changes[-1].number if changes else None,
-                )
+        changes = [
+            (
+                rng.choice(project.authors),
+                rng.choice(project.subjects),
+                rng.choice((1, 1, 2, 3)),
+                rng.random() < 0.2,
             )
+            for _ in range(stack)
+        ]
         then_full_run = None
         if mode == RunMode.DRY_RUN and story.passes and rng.random() < 0.3:
             # A dry run, then the full run: after it passed, or upgraded while it runs.
@@ -369,7 +364,7 @@ def plan_runs(now: datetime, count: int) -> list[RunPlan]:
                 f"{project.name}-{len(plans):03d}",
                 project,
                 mode,
-                tuple(changes),
+                _stack(project, numbers, changes),
                 trigger,
                 story,
                 then_full_run,
@@ -379,90 +374,127 @@ def plan_runs(now: datetime, count: int) -> list[RunPlan]:
     return sorted(plans, key=lambda p: (p.trigger, p.key))
 
 
+# The runs of the last hour: (key, project, mode, seconds before `now`, (owner, subject) of
+# each change, stacked in order, story, last moment).
+RECENT_RUNS = (
+    # Still running at `now`: builds in flight, a retry, CQDaemon at work.
+    (
+        "chromium-running",
+        "chromium",
+        RunMode.FULL_RUN,
+        25 * 60,
+        ((ALICE, "Extract ProfilePickerViewModel"), (ALICE, "Use ProfilePickerViewModel")),
+        "passes",
+        "",
+    ),
+    (
+        "chromium-retrying",
+        "chromium",
+        RunMode.DRY_RUN,
+        50 * 60,
+        ((CAROL, "Add tast coverage for launcher search ranking"),),
+        "flaky, retried",
+        "",
+    ),
+    (
+        "angle-running",
+        "angle",
+        RunMode.QUICK_DRY_RUN,
+        12 * 60,
+        ((DAVE, "Vulkan: Skip redundant barriers for read-only attachments"),),
+        "passes",
+        "",
+    ),
+    (
+        "webrtc-running",
+        "webrtc",
+        RunMode.DRY_RUN,
+        15 * 60,
+        ((ERIN, "Use absl::AnyInvocable in the pacer"),),
+        "passes",
+        "",
+    ),
+    # CQDaemon's verdict came a moment ago: the worker submits them after seeding.
+    (
+        "webrtc-submitting",
+        "webrtc",
+        RunMode.FULL_RUN,
+        25 * 60,
+        (
+            (ERIN, "Remove deprecated VideoEncoderFactory::QueryVideoEncoder"),
+            (ERIN, "Use the new encoder factory"),
+        ),
+        "passes",
+        "submitting",
+    ),
+    (
+        "webrtc-waiting",
+        "webrtc",
+        RunMode.FULL_RUN,
+        20 * 60,
+        ((GRACE, "Fix AEC3 filter divergence on sample rate change"),),
+        "passes",
+        "waiting",
+    ),
+    # Voted on seconds ago: not started yet.
+    (
+        "chromium-pending",
+        "chromium",
+        RunMode.DRY_RUN,
+        8,
+        ((BOB, "Speculative fix for flaky TabDragging browser test"),),
+        "passes",
+        "pending",
+    ),
+    (
+        "webrtc-pending",
+        "webrtc",
+        RunMode.DRY_RUN,
+        4,
+        ((ERIN, "Add a field trial for the new pacer"),),
+        "passes",
+        "pending",
+    ),
+)
+
+
 def _recent_runs(now: datetime, numbers: dict[str, int]) -> list[RunPlan]:
-    chromium, webrtc = PROJECT_BY_NAME["chromium"], PROJECT_BY_NAME["webrtc"]
+    plans = []
+    for key, name, mode, seconds, changes, story, last_moment in RECENT_RUNS:
+        project = PROJECT_BY_NAME[name]
+        plans.append(
+            RunPlan(
+                key,
+                project,
+                mode,
+                _stack(
+                    project, numbers, [(owner, subject, 1, False) for owner, subject in changes]
+                ),
+                now - timedelta(seconds=seconds),
+                STORY_BY_NAME[story],
+                last_moment=last_moment,
+            )
+        )
+    return plans
 
-    def change(project: Project, owner: Account, subject: str, parent=None) -> Change:
+
+def _stack(
+    project: Project, numbers: dict[str, int], changes: list[tuple[Account, str, int, bool]]
+) -> tuple[Change, ...]:
+    """New changes of `project`, each stacked on the one before: (owner, subject, patchsets,
+    whether the last patchset is a trivial rebase) each."""
+    stack: list[Change] = []
+    for owner, subject, patchsets, trivial_rebase in changes:
         numbers[project.name] += 1
-        return Change(numbers[project.name], owner, subject, project.files, parent=parent)
-
-    stack = change(webrtc, ERIN, "Remove deprecated VideoEncoderFactory::QueryVideoEncoder")
-    passes = STORY_BY_NAME["passes"]
-    angle = PROJECT_BY_NAME["angle"]
-    chromium_stack = change(chromium, ALICE, "Extract ProfilePickerViewModel")
-    return [
-        # Still running at `now`: builds in flight, a retry, CQDaemon at work.
-        RunPlan(
-            "chromium-running",
-            chromium,
-            RunMode.FULL_RUN,
-            (
-                chromium_stack,
-                change(chromium, ALICE, "Use ProfilePickerViewModel", chromium_stack.number),
-            ),
-            now - timedelta(minutes=25),
-            passes,
-        ),
-        RunPlan(
-            "chromium-retrying",
-            chromium,
-            RunMode.DRY_RUN,
-            (change(chromium, CAROL, "Add tast coverage for launcher search ranking"),),
-            now - timedelta(minutes=50),
-            STORY_BY_NAME["flaky, retried"],
-        ),
-        RunPlan(
-            "angle-running",
-            angle,
-            RunMode.QUICK_DRY_RUN,
-            (change(angle, DAVE, "Vulkan: Skip redundant barriers for read-only attachments"),),
-            now - timedelta(minutes=12),
-            passes,
-        ),
-        RunPlan(
-            "webrtc-running",
-            webrtc,
-            RunMode.DRY_RUN,
-            (change(webrtc, ERIN, "Use absl::AnyInvocable in the pacer"),),
-            now - timedelta(minutes=15),
-            passes,
-        ),
-        # CQDaemon's verdict came a moment ago: the worker submits them after seeding.
-        RunPlan(
-            "webrtc-submitting",
-            webrtc,
-            RunMode.FULL_RUN,
-            (stack, change(webrtc, ERIN, "Use the new encoder factory", stack.number)),
-            now - timedelta(minutes=25),
-            passes,
-            last_moment="submitting",
-        ),
-        RunPlan(
-            "webrtc-waiting",
-            webrtc,
-            RunMode.FULL_RUN,
-            (change(webrtc, GRACE, "Fix AEC3 filter divergence on sample rate change"),),
-            now - timedelta(minutes=20),
-            passes,
-            last_moment="waiting",
-        ),
-        # Voted on seconds ago: not started yet.
-        RunPlan(
-            "chromium-pending",
-            chromium,
-            RunMode.DRY_RUN,
-            (change(chromium, BOB, "Speculative fix for flaky TabDragging browser test"),),
-            now - timedelta(seconds=8),
-            passes,
-            last_moment="pending",
-        ),
-        RunPlan(
-            "webrtc-pending",
-            webrtc,
-            RunMode.DRY_RUN,
-            (change(webrtc, ERIN, "Add a field trial for the new pacer"),),
-            now - timedelta(seconds=4),
-            passes,
-            last_moment="pending",
-        ),
-    ]
+        stack.append(
+            Change(
+                numbers[project.name],
+                owner,
+                subject,
+                project.files,
+                patchsets=patchsets,
+                trivial_rebase=trivial_rebase,
+                parent=stack[-1].number if stack else None,
+            )
+        )
+    return tuple(stack)

@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from importers.demo import DEMO_HOSTS, seed_demo
 from migration_api.models import ApiCall
+from migration_api.service import MIGRATION
 from runs.errors import ActionError, Code
 from runs.models import (
     CL,
@@ -129,16 +130,7 @@ def test_cqdaemon_and_cvsite_verified_runs(demo):
 def test_cqdaemons_called_the_api_successfully_and_reported_last_at_now(demo):
     calls = Counter(ApiCall.objects.values_list("method", "code"))
     assert {code for _, code in calls} == {"OK"}
-    assert {method for method, _ in calls} == {
-        "ReportUsedNetrc",
-        "FetchActiveRuns",
-        "PostGerritMessage",
-        "ReportRuns",
-        "ReportVerifiedRun",
-        "FetchRunStatus",
-        "FetchExcludedCLs",
-        "ReportFinishedRun",
-    }
+    assert {method for method, _ in calls} == set(MIGRATION.methods)  # every RPC
     snapshots = ReportedRunsSnapshot.objects.all()
     assert {s.project for s in snapshots} == {"chromium", "angle", "webrtc", "pdfium"}
     assert {s.reported_at for s in snapshots} == {NOW}
