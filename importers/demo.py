@@ -175,8 +175,9 @@ def demo_querysets() -> dict[str, QuerySet]:
 def demo_anchor() -> datetime | None:
     """The `now` the present demo was seeded for, None when there is none or it is partial:
     the last thing a seeding does is CQDaemon's ReportRuns at `now`."""
-    newest = demo_querysets()["runs.Run"].order_by("-create_time").first()
-    reported = demo_querysets()["runs.ReportedRunsSnapshot"].order_by("-reported_at").first()
+    querysets = demo_querysets()
+    newest = querysets["runs.Run"].order_by("-create_time").first()
+    reported = querysets["runs.ReportedRunsSnapshot"].order_by("-reported_at").first()
     if newest is None or reported is None or reported.reported_at < newest.create_time:
         return None
     return reported.reported_at
@@ -467,6 +468,9 @@ class _DemoWorld:
                 tryjob_actions.set_requirement(
                     run.id, plan.project.requirement(plan.mode), f"{ACTOR}:project-config"
                 )
+                if plan.story.config_change_after is not None and len(self.builders(run)) > 1:
+                    change_at = plan.trigger + timedelta(minutes=plan.story.config_change_after)
+                    self.at(change_at, self.drop_last_builder(run))
             else:
                 self.hand_to_cqdaemon(run)
             if plan.story.cancel_after is not None:
@@ -477,6 +481,16 @@ class _DemoWorld:
                 self.at(plan.trigger + timedelta(minutes=minutes), self.upgrade(run, cancel_first))
 
         return start
+
+    def drop_last_builder(self, run: _Run) -> Callable[[], None]:
+        """The project's config loses a builder: the run gets the new requirement."""
+
+        def drop_last_builder() -> None:
+            if Run.objects.filter(id=run.id, status=RunStatus.RUNNING).exists():
+                requirement = run.plan.project.requirement(run.plan.mode, without_last=True)
+                tryjob_actions.set_requirement(run.id, requirement, f"{ACTOR}:project-config")
+
+        return drop_last_builder
 
     def hand_to_cqdaemon(self, run: _Run) -> None:
         """CQDaemon verifies the runs of a project cvsite does not verify (yet)."""

@@ -99,9 +99,12 @@ class Project:
             return self.new_patchset_builders
         return self.builders
 
-    def requirement(self, mode: str) -> tryjob_pb.Requirement:
+    def requirement(self, mode: str, *, without_last: bool = False) -> tryjob_pb.Requirement:
+        """The requirement of a run in `mode` (`without_last`: once the project's config
+        dropped the last of its builders)."""
         single, global_, failure, transient, timeout = self.retry
-        msg = tryjob_pb.Requirement(definitions=[b.definition() for b in self.builders_for(mode)])
+        builders = self.builders_for(mode)[: -1 if without_last else None]
+        msg = tryjob_pb.Requirement(definitions=[b.definition() for b in builders])
         msg.retry_config.CopyFrom(
             RetryConfig(
                 single_quota=single,
@@ -242,13 +245,15 @@ PERMISSION_DENIED = 7
 @dataclass(frozen=True)
 class Story:
     """What happens to a run: how the builds of some of its builders end (by position in the
-    requirement, attempt after attempt; the last attempt repeats), and whether its owner
-    removes the vote (`cancel_after` minutes after the trigger)."""
+    requirement, attempt after attempt; the last attempt repeats), whether its owner removes
+    the vote (`cancel_after` minutes after the trigger), and whether the project's config
+    drops a builder while it runs (`config_change_after`)."""
 
     name: str
     weight: int
     builds: dict[int, tuple[Attempt, ...]] = field(default_factory=dict)
     cancel_after: float | None = None
+    config_change_after: float | None = None
 
     def attempt(self, position: int, number: int) -> Attempt:
         attempts = self.builds.get(position, (Build(),))
@@ -285,6 +290,7 @@ STORIES: tuple[Story, ...] = (
         },
     ),
     Story("vote removed", 2, cancel_after=7),
+    Story("config drops a builder", 1, config_change_after=5),
 )
 STORY_BY_NAME = {s.name: s for s in STORIES}
 

@@ -95,7 +95,8 @@ def test_multi_cl_runs_depend_on_their_stacks(demo):
 def test_retries_reuse_launch_failures_and_cancellations(demo):
     retried = [s for s in states().values() if any(len(e.attempts) > 1 for e in s.executions)]
     assert len(retried) >= 10
-    assert ExecutionLogEntry.objects.filter(kind=LogKind.RETRY_DENIED).exists()
+    # Launched, reused, ended, retried or not, discarded when the config dropped a builder.
+    assert set(ExecutionLogEntry.objects.values_list("kind", flat=True)) == set(LogKind)
     # A build one run launched and another reused.
     reused = Tryjob.reused_by.through.objects.select_related("tryjob")
     assert any(r.tryjob.launched_by_id not in (None, r.run_id) for r in reused)
