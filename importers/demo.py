@@ -174,13 +174,13 @@ def demo_querysets() -> dict[str, QuerySet]:
 
 def demo_anchor() -> datetime | None:
     """The `now` the present demo was seeded for, None when there is none or it is partial:
-    the last thing a seeding does is CQDaemon's ReportRuns at `now`."""
-    querysets = demo_querysets()
-    newest = querysets["runs.Run"].order_by("-create_time").first()
-    reported = querysets["runs.ReportedRunsSnapshot"].order_by("-reported_at").first()
-    if newest is None or reported is None or reported.reported_at < newest.create_time:
-        return None
-    return reported.reported_at
+    the last thing a seeding does is every project's CQDaemon reporting its runs at `now`
+    (chromium's, idle all along, reports nothing before)."""
+    reported = dict(
+        demo_querysets()["runs.ReportedRunsSnapshot"].values_list("project", "reported_at")
+    )
+    times = {reported.get(project) for project in DEMO_PROJECTS}
+    return times.pop() if len(times) == 1 else None
 
 
 def _delete_demo() -> dict[str, int]:

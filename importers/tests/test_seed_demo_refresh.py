@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
 from importers import demo, demo_script
-from runs.models import CL, Run, RunEvent, RunStatus
+from runs.models import CL, ReportedRunsSnapshot, Run, RunEvent, RunStatus
 from runs.tests.factories import make_cl, make_run
 from tryjobs.models import ExecutionLogEntry, Tryjob
 
@@ -98,6 +98,15 @@ def test_later_the_same_day_the_demo_stays_as_it_is():
     later = seed(morning + timedelta(hours=8))
     assert later.status == "already present" and later.anchor == morning
     assert demo_rows() == before
+
+
+def test_a_demo_whose_seeding_died_is_replayed_the_same_day():
+    seed(NOW)
+    # As if the seeding had died before the CQDaemons' last reports, chromium's first.
+    ReportedRunsSnapshot.objects.filter(project="chromium").delete()
+    assert demo.demo_anchor() is None
+    replay = seed(NOW)
+    assert replay.status == "refreshed" and demo.demo_anchor() == NOW
 
 
 def test_only_the_demos_rows_are_deleted():
