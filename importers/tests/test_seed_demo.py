@@ -156,6 +156,7 @@ def test_every_run_has_its_history_in_order(demo):
     for run_id, kind, time in RunEvent.objects.order_by("id").values_list("run_id", "kind", "time"):
         events[run_id].append((kind, time))
     for run in Run.objects.all():
+        run.clean()  # the ID names the project and ends with the attempt key
         kinds = [kind for kind, _ in events[run.id]]
         assert kinds[0] == RunEventKind.CREATED, run.id
         times = [time for _, time in events[run.id]]
