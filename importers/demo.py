@@ -29,6 +29,7 @@ import itertools
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -319,41 +320,40 @@ class _DemoWorld:
         # Set by the last moments: from then on tasks are left for the worker, and only the
         # last moments play.
         self.holding_tasks = False
-        self.kept_open = None
-        self.settings = None
 
     # Setting up and tearing down ---------------------------------------------------------
 
     def __enter__(self) -> _DemoWorld:
-        if connection.vendor == "sqlite":
-            # The task worker closes its connection after every task (CONN_MAX_AGE is 0 on
-            # SQLite), and closing the last connection to a SQLite database checkpoints its
-            # write-ahead log, a few milliseconds each time: one more connection stays open.
-            self.kept_open = connections.create_connection(DEFAULT_DB_ALIAS)
-            self.kept_open.ensure_connection()
-        for gerrit in self.gerrits.values():
-            gerrit.start()
-        self.settings = override_settings(
-            # With DEBUG on (`make run`), Django would keep every query the seeding makes, and
-            # on SQLite run one more per query to quote its parameters for that record.
-            DEBUG=False,
-            GERRIT_URL_OVERRIDES={host: g.url for host, g in self.gerrits.items()},
-            GERRIT_AUTH={host: "cvsite:demo" for host in self.gerrits},
-            TRYJOB_BACKEND=f"{FakeBackend.__module__}.{FakeBackend.__name__}",
-        )
-        self.settings.enable()
-        get_backend.cache_clear()
-        self.backend: FakeBackend = get_backend()
-        self.backend.clock = clock.now  # builds start and end on the demo's clock
+        with ExitStack() as stack:
+            if connection.vendor == "sqlite":
+                # The task worker closes its connection after every task (CONN_MAX_AGE is 0
+                # on SQLite), and closing the last connection to a SQLite database checkpoints
+                # its write-ahead log, a few milliseconds each time: one more stays open.
+                kept_open = connections.create_connection(DEFAULT_DB_ALIAS)
+                kept_open.ensure_connection()
+                stack.callback(kept_open.close)
+            for gerrit in self.gerrits.values():
+                gerrit.start()
+                stack.callback(gerrit.stop)
+            overrides = override_settings(
+                # With DEBUG on (`make run`), Django would keep every query the seeding makes,
+                # and on SQLite run one more per query to quote its parameters for that record.
+                DEBUG=False,
+                GERRIT_URL_OVERRIDES={host: g.url for host, g in self.gerrits.items()},
+                GERRIT_AUTH={host: "cvsite:demo" for host in self.gerrits},
+                TRYJOB_BACKEND=f"{FakeBackend.__module__}.{FakeBackend.__name__}",
+            )
+            overrides.enable()
+            stack.callback(overrides.disable)
+            get_backend.cache_clear()  # a fresh fake backend, which the next caller forgets
+            stack.callback(get_backend.cache_clear)
+            self.backend: FakeBackend = get_backend()
+            self.backend.clock = clock.now  # builds start and end on the demo's clock
+            self.teardown = stack.pop_all()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.kept_open is not None:
-            self.kept_open.close()
-        get_backend.cache_clear()
-        self.settings.disable()
-        for gerrit in self.gerrits.values():
-            gerrit.stop()
+        self.teardown.close()
 
     # The timeline ------------------------------------------------------------------------
 
