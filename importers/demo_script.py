@@ -215,6 +215,8 @@ PROJECTS: tuple[Project, ...] = (
     ),
 )
 PROJECT_BY_NAME = {p.name: p for p in PROJECTS}
+DEMO_PROJECTS = tuple(PROJECT_BY_NAME)
+DEMO_HOSTS = tuple(sorted({p.host for p in PROJECTS}))
 
 
 # How one build ends. `minutes` None: the builder's typical time, give or take a fifth.
