@@ -85,7 +85,9 @@ NETRC_TOKEN = "demo-netrc-token"  # fake: the .invalid hosts have no Gerrit to l
 CQ_BOT = account(1_000_900, "commit-bot@chromium.org", "LUCI CQ")
 START_DELAY = timedelta(seconds=20)  # from the vote to the run's start
 CQDAEMON_DELAY = timedelta(minutes=1)  # from the start to CQDaemon's first look
-BUILD_NOTIFICATIONS = timedelta(minutes=10)
+# Builds end on a 15-minute grid, reported together: a run whose builds end close together
+# takes one executor pass for them, which keeps the seeding well under a minute.
+BUILD_NOTIFICATIONS = timedelta(minutes=15)
 LAST_VERDICTS = {"submitting": timedelta(seconds=40), "waiting": timedelta(seconds=20)}
 SUBMITTED = bq_pb.GerritChange.SUCCESS
 _EQUIVALENT_KINDS = (
@@ -129,7 +131,7 @@ class _Ending:
 
 
 def _next_tick(when: datetime) -> datetime:
-    """`when` rounded up to Buildbucket's next batch of notifications (every 10 minutes)."""
+    """`when` rounded up to the next batch of build notifications."""
     past = when - when.replace(minute=0, second=0, microsecond=0)
     return when + (-past % BUILD_NOTIFICATIONS)
 
