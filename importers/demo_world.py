@@ -106,10 +106,10 @@ class DemoError(Exception):
 
 @dataclass
 class _Run:
-    """A run being played: its plan and, once created, its ID."""
+    """A run being played: its plan, its ID, and what the script learnt of it."""
 
     plan: RunPlan
-    id: str = ""
+    id: str
     verifier: str = CVSITE  # who verifies it, decided when it starts
     started: bool = False
     ended_by_cqdaemon: bool = False
