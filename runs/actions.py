@@ -385,3 +385,31 @@ def report_used_netrc(gerrit_host: str, access_token: str) -> None:
         gerrit_host=gerrit_host,
         defaults={"encrypted_access_token": token.encrypted_access_token},
     )
+
+
+# Starting and cancelling -----------------------------------------------------------------------
+
+
+def start_run(run_id: str, actor: str) -> None:
+    """Starts a PENDING run: RUNNING from now on."""
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.status != RunStatus.PENDING:
+            raise ActionError(
+                Code.FAILED_PRECONDITION,
+                f"run {run.id} is {RunStatus(run.status).name}: only a PENDING run starts",
+            )
+        run.start_time = clock.now()
+        run.save(update_fields=["start_time"])
+        set_status(run, RunStatus.RUNNING, actor)
+
+
+def cancel_run(run_id: str, actor: str, reason: str) -> bool:
+    """Ends an active run as CANCELLED (its vote was removed, a new run replaced it, an
+    operator stopped it); False when it had already ended."""
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.is_ended:
+            return False
+        set_status(run, RunStatus.CANCELLED, actor, reason)
+    return True
