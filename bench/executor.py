@@ -27,9 +27,9 @@ from runs.models import CL, Run, RunCL, RunStatus, Verifier
 from runs.serializers import set_served_message
 from tryjobs import actions, serializers
 from tryjobs.backend import get_backend
-from tryjobs.executor import RunCL as ViewCL
-from tryjobs.executor import RunView
 from tryjobs.models import ExecutionLogEntry, Tryjob, TryjobEvent
+from tryjobs.views import RunCL as ViewCL
+from tryjobs.views import RunView
 
 DEFINITIONS = 50
 ATTEMPTS = 5

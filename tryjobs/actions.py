@@ -61,7 +61,7 @@ from runs.lifecycle import set_status
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunMode, RunStatus, Verifier
 from runs.posts import VERIFIED_OK_MESSAGE
 from runs.submission import submission_order
-from tryjobs import executor, serializers
+from tryjobs import executor, serializers, views
 from tryjobs.backend import (
     BackendError,
     LaunchCL,
@@ -353,17 +353,17 @@ def _locked_pass(
     return PassResult(run.id, state, version, entries, saved, run.status, len(events))
 
 
-def _run_view(run: Run) -> executor.RunView:
+def _run_view(run: Run) -> views.RunView:
     cls = tuple(
-        executor.RunCL(clid, patchset, min_equivalent)
+        views.RunCL(clid, patchset, min_equivalent)
         for clid, patchset, min_equivalent in RunCL.objects.filter(run_id=run.id)
         .order_by("position")
         .values_list("cl_id", "patchset", "min_equivalent_patchset")
     )
-    return executor.RunView(run.id, run.mode, cls, run.owner)
+    return views.RunView(run.id, run.mode, cls, run.owner)
 
 
-def _with_watchers(rows: Sequence[Tryjob]) -> list[executor.TryjobView]:
+def _with_watchers(rows: Sequence[Tryjob]) -> list[views.TryjobView]:
     """Views of tryjob rows with their `reused_by` runs, oldest first."""
     watchers: dict[int, list[str]] = defaultdict(list)
     for tryjob_id, run_id in (
@@ -381,7 +381,7 @@ def _with_watchers(rows: Sequence[Tryjob]) -> list[executor.TryjobView]:
 class _Starter:
     """`start(plan) -> outcomes` for executor.drive: reuse from cvsite's store, else launch."""
 
-    def __init__(self, run: Run, view: executor.RunView, now: datetime):
+    def __init__(self, run: Run, view: views.RunView, now: datetime):
         self.run = run
         self.view = view
         self.now = now
@@ -392,7 +392,7 @@ class _Starter:
     def __call__(self, plan: executor.Plan) -> list[executor.Outcome]:
         requests = plan.attempts
         outcomes: list[executor.Outcome | None] = [None] * len(requests)
-        relaunch: dict[int, tuple[Tryjob, executor.TryjobView]] = {}
+        relaunch: dict[int, tuple[Tryjob, views.TryjobView]] = {}
         if any(r.reuse_allowed for r in requests):
             self._reuse(requests, outcomes, relaunch)
         to_launch = [n for n in range(len(requests)) if outcomes[n] is None]
@@ -454,7 +454,7 @@ class _Starter:
 
     # Launch (§3.7) -------------------------------------------------------------------------
 
-    def _create_pending(self, requests: Sequence[executor.AttemptRequest]) -> list[Tryjob]:
+    def _create_pending(self, requests: Sequence[views.AttemptRequest]) -> list[Tryjob]:
         if not requests:
             return []
         rows = [
