@@ -525,8 +525,9 @@ class ExecutionLogEntry(models.Model):
 class TryjobEvent(models.Model):
     """Inbox of the executor: a tryjob that a run watches has changed.
 
-    Written in the transaction that changed the tryjob, with a durable task that wakes the run.
-    An executor pass reads the run's events, and deletes exactly the ones it read (by ID) in
+    Written in the transaction that changed the tryjob (tryjobs.changes); the task that wakes
+    the run is enqueued in that transaction too, or, when another run's pass made the change,
+    once that pass ends (tryjobs.tasks.wake_runs). An executor pass reads the run's events, and deletes exactly the ones it read (by ID) in
     its own transaction: an event written while a pass runs waits for the next pass.
     """
 
