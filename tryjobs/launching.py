@@ -5,9 +5,10 @@ call works in three steps, and holds the run's lock only in the first:
 
 1. Under the run's lock, checked unchanged since the pass decided (else `StateChanged`, and
    the pass decides again), each requested attempt gets a tryjob, in this order:
-   - this run's own tryjob of that definition that no attempt records: a launch of a pass that
-     lost its race, or died, after launching. It is adopted as launched (a PENDING one is
-     launched again: the backend keys builds by tryjob ID, so that starts no second build);
+   - this run's own tryjob of that definition that no saved pass recorded (no attempt, no log
+     entry names it): a launch of a pass that lost its race, or died, after launching. It is
+     adopted as launched (a PENDING one is launched again: the backend keys builds by tryjob
+     ID, so that starts no second build);
    - a reusable tryjob (cvsite's store, §3.6 finder 1): the run joins its `reused_by`;
    - a new PENDING row (so its ID exists before the launch, as the backend's request ID).
    That transaction commits before anything is launched: a pass that runs meanwhile adopts
@@ -103,9 +104,10 @@ class Starter:
         with transaction.atomic():
             relock_unchanged(self.run.id, self.versions)
             to_launch, taken = self._adopt(requests, outcomes)
-            if any(r.reuse_allowed and outcomes[n] is None for n, r in enumerate(requests)):
-                self._reuse(requests, outcomes, to_launch, taken)
-            new = [n for n in range(len(requests)) if outcomes[n] is None and n not in to_launch]
+            unmet = [n for n in range(len(requests)) if outcomes[n] is None and n not in to_launch]
+            if any(requests[n].reuse_allowed for n in unmet):
+                self._reuse(requests, unmet, outcomes, taken)
+            new = [n for n in unmet if outcomes[n] is None]
             for n, row in zip(new, self._create_pending([requests[n] for n in new]), strict=True):
                 to_launch[n] = row
         if to_launch:
@@ -119,7 +121,7 @@ class Starter:
     # Adoption --------------------------------------------------------------------------------
 
     def _adopt(self, requests, outcomes) -> tuple[dict[int, Tryjob], set[int]]:
-        """This run's own tryjobs that no attempt records, each for the request of its
+        """This run's own tryjobs that no saved pass recorded, each for the request of its
         definition: launched ones as they are, PENDING ones to launch again."""
         recorded = ExecutionAttempt.objects.filter(execution__state_id=self.run.id).values(
             "tryjob_id"
@@ -134,13 +136,14 @@ class Starter:
         taken: set[int] = set()
         if not orphans:
             return relaunch, taken
-        # A definition removed from the requirement left its tryjobs running unrecorded: those
-        # are not launches to adopt if the definition comes back (reuse rules apply to them).
-        discarded = {
-            serializers.log_entry_from_row(row).tryjob_discarded.snapshot.id
+        # Attempts of a definition since removed are no longer in the state, but their saved
+        # log entries name them: those are not launches to adopt if the definition comes back.
+        logged = {
+            snapshot.id
             for row in ExecutionLogEntry.objects.filter(
-                run_id=self.run.id, kind=LogKind.TRYJOB_DISCARDED
+                run_id=self.run.id, kind__in=[LogKind.TRYJOBS_LAUNCHED, LogKind.TRYJOBS_REUSED]
             )
+            for snapshot in _snapshots(serializers.log_entry_from_row(row))
         }
         adopted: dict[int, Tryjob] = {}
         for n, request in enumerate(requests):
@@ -148,7 +151,7 @@ class Starter:
             for row in orphans:
                 if (
                     row.id in taken
-                    or row.id in discarded
+                    or row.id in logged
                     or row.id in request.known_tryjob_ids
                     or definition_key(serializers.definition_from_row(row)) != key
                 ):
@@ -166,7 +169,7 @@ class Starter:
 
     # Reuse (§3.6 finder 1) -------------------------------------------------------------------
 
-    def _reuse(self, requests, outcomes, to_launch, taken: set[int]) -> None:
+    def _reuse(self, requests, unmet: list[int], outcomes, taken: set[int]) -> None:
         # Never reusable, whatever choose_reusable would say: the run's own attempts and
         # tryjobs that never ran or were cancelled. Left out here, they cost no conversion.
         known = set().union(*(r.known_tryjob_ids for r in requests)) | taken
@@ -175,8 +178,9 @@ class Starter:
             .exclude(status__in=[TryjobStatus.CANCELLED, TryjobStatus.UNTRIGGERED])
             .exclude(id__in=sorted(known))
         )
+        # Requests already met (adopted tryjobs) take no candidate.
         open_requests = [
-            r if outcomes[n] is None and n not in to_launch else _without_reuse(r)
+            r if n in unmet else dataclasses.replace(r, reuse_allowed=False)
             for n, r in enumerate(requests)
         ]
         chosen = choose_reusable(
@@ -423,14 +427,14 @@ def _untrigger(row: Tryjob, reason: str) -> None:
     row.untriggered_reason = reason
 
 
+def _snapshots(entry) -> list:
+    return list(getattr(entry, entry.WhichOneof("kind")).tryjobs)
+
+
 def _launch_outcome(view: TryjobView, round_: int) -> executor.Outcome:
     if view.status == TryjobStatus.UNTRIGGERED:
         return executor.LaunchFailed(view)
     return executor.Launched(view, round_)
-
-
-def _without_reuse(request: AttemptRequest) -> AttemptRequest:
-    return dataclasses.replace(request, reuse_allowed=False)
 
 
 def _retriable(error: LaunchError) -> bool:

@@ -527,8 +527,9 @@ class TryjobEvent(models.Model):
 
     Written in the transaction that changed the tryjob (tryjobs.changes); the task that wakes
     the run is enqueued in that transaction too, or, when another run's pass made the change,
-    once that pass ends (tryjobs.tasks.wake_runs). An executor pass reads the run's events, and deletes exactly the ones it read (by ID) in
-    its own transaction: an event written while a pass runs waits for the next pass.
+    once that pass ends (tryjobs.tasks.wake_runs). An executor pass reads the run's events,
+    and deletes exactly the ones it read (by ID) in its own transaction: an event written while
+    a pass runs waits for the next pass.
     """
 
     id = models.BigAutoField(primary_key=True)

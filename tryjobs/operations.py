@@ -14,15 +14,15 @@ __all__ = ["run_executor", "set_requirement"]
 def set_requirement(run_id: str, requirement: tryjob_pb.Requirement, actor: str) -> PassResult:
     """Applies `requirement` to a RUNNING run as its next version, in one executor pass."""
     check_requirement(requirement)
-    return _woken(execute_pass(run_id, actor, requirement=requirement))
+    return _wake_others(execute_pass(run_id, actor, requirement=requirement))
 
 
 def run_executor(run_id: str, actor: str) -> PassResult:
     """A pass over the latest stored state of every tryjob the run uses (and its events):
     what an operator runs to make a run catch up."""
-    return _woken(execute_pass(run_id, actor, refresh_all=True))
+    return _wake_others(execute_pass(run_id, actor, refresh_all=True))
 
 
-def _woken(result: PassResult) -> PassResult:
+def _wake_others(result: PassResult) -> PassResult:
     tasks.wake_runs(result.woken_runs)
     return result

@@ -17,7 +17,8 @@ run's task (`process_tryjob_events` here, run by tryjobs.tasks) and operators
    its execution state (its `eversion`) changed since step 1; as in step 1 otherwise.
    If either changed, another pass (or a status change) won the race: this pass starts again
    from step 1 with what is stored now. Its launches are not lost: their rows are saved,
-   launched by this run and recorded by no attempt, and the Starter adopts exactly such rows
+   launched by this run and named by no saved attempt or log entry, and the Starter adopts
+   exactly such rows
    before it reuses or launches anything (a PENDING one is launched again under the same
    request ID, which starts no second build).
 

@@ -12,7 +12,13 @@ from django.db import connection, connections, transaction
 
 from runs.models import Run
 from tryjobs import operations, passes
-from tryjobs.models import ExecutionState, Tryjob, TryjobEvent, TryjobStatus
+from tryjobs.models import (
+    ExecutionLogEntry,
+    ExecutionState,
+    Tryjob,
+    TryjobEvent,
+    TryjobStatus,
+)
 from tryjobs.tests import actions_support
 from tryjobs.tests.actions_support import (
     Result,
@@ -97,14 +103,16 @@ def test_a_pass_that_lost_its_race_adopts_the_launch_and_starts_no_second_build(
 
 @pytest.mark.django_db
 def test_a_launch_recorded_by_no_attempt_is_adopted_whatever_its_status(backend):
-    """A pass that launched and then lost its race (or died) left a tryjob that no attempt
+    """A pass that launched and then lost its race (or died) left a tryjob that no saved pass
     records; by the time the next pass runs, the build has failed. The next pass takes it as
     the attempt it was launched for (then retries it), even for a definition that disables
     reuse and though a failed tryjob is never reused."""
     run = cvsite_run()
     operations.set_requirement(run.id, requirement(defn("a", disable_reuse=True)), "op")
     first = Tryjob.objects.get()
-    ExecutionState.objects.filter(run=run).delete()  # as if the pass's save had been lost
+    # As if the pass's save had been lost: neither its state nor its log entries.
+    ExecutionState.objects.filter(run=run).delete()
+    ExecutionLogEntry.objects.filter(run=run).delete()
     backend.finish_build(first.external_id, Result.FAILED_TRANSIENTLY)
 
     operations.set_requirement(
@@ -116,6 +124,28 @@ def test_a_launch_recorded_by_no_attempt_is_adopted_whatever_its_status(backend)
     assert attempt_statuses(state) == [["ENDED", "TRIGGERED"]]
     assert state.executions[0].used_quota == 1
     assert builds_by_builder(backend) == {"a": 2}  # the original and one retry, no double
+
+
+@pytest.mark.django_db
+def test_tryjobs_of_a_removed_definition_are_not_adopted_when_it_comes_back(backend):
+    """They were recorded once (the log names them): the reuse rules judge them, so the
+    failed first attempt stays behind and the running retry is reused."""
+    run = cvsite_run()
+    operations.set_requirement(run.id, requirement(defn("a"), retry=RETRY), "op")
+    failed = Tryjob.objects.get()
+    backend.finish_build(failed.external_id, Result.FAILED_TRANSIENTLY)
+    passes.process_tryjob_events(run.id, "task")
+    running = Tryjob.objects.latest("id")
+    operations.set_requirement(run.id, requirement(defn("e")), "op")
+
+    result = operations.set_requirement(run.id, requirement(defn("a"), defn("e")), "op")
+
+    assert [e.WhichOneof("kind") for e in result.log_entries] == [
+        "requirement_changed",
+        "tryjobs_reused",
+    ]
+    assert [a.tryjob_id for a in state_of(run).executions[0].attempts] == [running.id]
+    assert builds_by_builder(backend) == {"a": 2, "e": 1}
 
 
 @pytest.mark.django_db
