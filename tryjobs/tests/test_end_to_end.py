@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from runs import actions as run_actions
 from runs import queries
@@ -333,57 +333,55 @@ def test_concurrent_updates_and_passes_of_one_run_lose_nothing(backend, slept, t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_update_committed_while_a_pass_runs_neither_waits_nor_is_lost(backend, slept):
-    """PostgreSQL: a pass holds its run's lock while it launches; an update of another tryjob
-    of the run commits meanwhile (its event needs no lock the pass holds) and stays for the
-    next pass, which the pass does not consume."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serializes writers: nothing commits while a pass runs")
-    run = cvsite_run()
-    operations.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
-    linux, win = Tryjob.objects.order_by("id")
-    backend.finish_build(linux.external_id, Result.FAILED_TRANSIENTLY)
-    launching, committed = threading.Event(), threading.Event()
-    launch = backend.launch
+def test_an_update_committed_while_a_pass_runs_neither_waits_nor_is_lost(backend, slept, tmp_path):
+    """An update of another tryjob of the run commits while a pass launches (the pass holds
+    no lock then) and stays for the next pass, which the pass does not consume."""
+    with database_for_threads(tmp_path):
+        run = cvsite_run()
+        operations.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
+        linux, win = Tryjob.objects.order_by("id")
+        backend.finish_build(linux.external_id, Result.FAILED_TRANSIENTLY)
+        launching, committed = threading.Event(), threading.Event()
+        launch = backend.launch
 
-    def launch_once_win_ended(requests):
-        launching.set()
-        assert committed.wait(timeout=30)
-        return launch(requests)
+        def launch_once_win_ended(requests):
+            launching.set()
+            assert committed.wait(timeout=30)
+            return launch(requests)
 
-    backend.launch = launch_once_win_ended
-    outcome = {}
+        backend.launch = launch_once_win_ended
+        outcome = {}
 
-    def run_pass():
-        try:
-            outcome["pass"] = passes.process_tryjob_events(run.id, "task")
-        finally:
-            connections.close_all()
+        def run_pass():
+            try:
+                outcome["pass"] = passes.process_tryjob_events(run.id, "task")
+            finally:
+                connections.close_all()
 
-    def end_win():
-        try:
-            outcome["update"] = backend.finish_build(win.external_id, Result.SUCCEEDED)
-        finally:
-            connections.close_all()
+        def end_win():
+            try:
+                outcome["update"] = backend.finish_build(win.external_id, Result.SUCCEEDED)
+            finally:
+                connections.close_all()
 
-    passer = threading.Thread(target=run_pass)
-    passer.start()
-    assert launching.wait(timeout=30)
-    updater = threading.Thread(target=end_win)
-    updater.start()
-    updater.join(timeout=10)
-    finished_alone = not updater.is_alive()
-    committed.set()
-    passer.join(timeout=30)
-    updater.join(timeout=30)
-    assert finished_alone, "the update waited for the pass's lock"
-    assert outcome["update"] and outcome["pass"].events == 1
+        passer = threading.Thread(target=run_pass)
+        passer.start()
+        assert launching.wait(timeout=30)
+        updater = threading.Thread(target=end_win)
+        updater.start()
+        updater.join(timeout=10)
+        finished_alone = not updater.is_alive()
+        committed.set()
+        passer.join(timeout=30)
+        updater.join(timeout=30)
+        assert finished_alone, "the update waited for the pass's lock"
+        assert outcome["update"] and outcome["pass"].events == 1
 
-    assert list(TryjobEvent.objects.values_list("tryjob_id", flat=True)) == [win.id]
-    assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["TRIGGERED"]]
-    assert passes.process_tryjob_events(run.id, "task").events == 1
-    assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["ENDED"]]
-    assert_log_versions_consistent(run)
+        assert list(TryjobEvent.objects.values_list("tryjob_id", flat=True)) == [win.id]
+        assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["TRIGGERED"]]
+        assert passes.process_tryjob_events(run.id, "task").events == 1
+        assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["ENDED"]]
+        assert_log_versions_consistent(run)
 
 
 @pytest.mark.parametrize("outcome", [Result.SUCCEEDED, Result.FAILED_PERMANENTLY])
