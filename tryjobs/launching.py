@@ -332,16 +332,21 @@ class Starter:
         """Saves one round's launched tryjobs; per request, its outcome (or a LaunchError
         when the backend's answer cannot be stored)."""
         recorded = {}
+        backing: dict[int, Tryjob] = {}
         with transaction.atomic():
             for n, row in self._locked(rows, started).items():
                 try:
-                    recorded[n] = self._started(row, started[n], round_)
+                    backing[n] = self._started(row, started[n])
                 except InvalidMessage as e:
                     logger.error("backend answered tryjob %s with %s", row.id, e)
                     recorded[n] = LaunchError(None, str(e))
+            views = views_with_watchers(list(backing.values()))
+        for n, view in zip(backing, views, strict=True):
+            recorded[n] = executor.Launched(view, round_)
         return recorded
 
-    def _started(self, row: Tryjob, started: Started, round_: int) -> executor.Launched:
+    def _started(self, row: Tryjob, started: Started) -> Tryjob:
+        """Saves the launch on the (locked) row; the tryjob that backs the attempt."""
         columns = serializers.tryjob_columns(
             definition=serializers.definition_from_row(row),
             status=started.status,
@@ -357,7 +362,8 @@ class Starter:
             .first()
         )
         if existing is not None:
-            return self._reconcile(row, existing, columns, round_)
+            self._reconcile(row, existing, columns)
+            return existing
         if row.external_id is None:
             # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
             # meanwhile, while this one started the build: the build wins, and this run's
@@ -369,9 +375,9 @@ class Starter:
             self._save([row], except_run=None if was_untriggered else self.run.id)
         # Otherwise another pass launched this same tryjob (same request ID, same build) and
         # saved it first: its row stands.
-        return executor.Launched(views_with_watchers([row])[0], round_)
+        return row
 
-    def _reconcile(self, row: Tryjob, existing: Tryjob, columns: dict, round_: int):
+    def _reconcile(self, row: Tryjob, existing: Tryjob, columns: dict) -> None:
         """The backend's tryjob is already known under another ID: that one wins (§3.7.6).
 
         QUIRK (fixed): upstream's reason names the dropped tryjob itself and ends with a
@@ -386,16 +392,9 @@ class Starter:
             changed.append(row)
         for name in ("status", *serializers.NO_RESULT_COLUMNS):
             setattr(existing, name, columns[name])
-        watchers = list(
-            REUSED_BY.objects.filter(tryjob_id=existing.id)
-            .order_by("id")
-            .values_list("run_id", flat=True)
-        )
-        if existing.launched_by_id != self.run.id and self.run.id not in watchers:
-            REUSED_BY.objects.create(tryjob_id=existing.id, run_id=self.run.id)
-            watchers.append(self.run.id)
+        if existing.launched_by_id != self.run.id:
+            REUSED_BY.objects.get_or_create(tryjob_id=existing.id, run_id=self.run.id)
         self._save(changed)
-        return executor.Launched(serializers.tryjob_view_from_row(existing, watchers), round_)
 
     def _record_failed(self, rows, errors: dict[int, LaunchError], round_: int) -> dict:
         """UNTRIGGERED with its reason, each tryjob whose launch failed for good."""
