@@ -9,7 +9,8 @@ runs given events, in the caller's transaction. It is idempotent: a pass consume
 it finds, so of several tasks for one run the first does the work and the others find nothing
 (a batch of updates per run becomes one pass). `cancel_stale_tryjobs` is §5, enqueued by
 `schedule_stale_tryjob_cancellation`. A database that is busy or deadlocked (a transient
-OperationalError) re-enqueues the task with backoff instead of failing it.
+OperationalError), or a run whose passes kept losing their race (UNAVAILABLE), re-enqueues
+the task with backoff instead of failing it.
 """
 
 import logging
@@ -20,6 +21,7 @@ from django.db import OperationalError
 from django_tasks import task
 
 from runs import clock
+from runs.errors import ActionError, Code
 from runs.tasks import backoff
 from tryjobs import passes, stale
 
@@ -33,7 +35,9 @@ def process_tryjob_events(run_id: str, attempt: int = 0) -> None:
     """An executor pass over the run's pending tryjob events; the runs it woke get theirs."""
     try:
         result = passes.process_tryjob_events(run_id, actor="task:process_tryjob_events")
-    except OperationalError as e:
+    except (OperationalError, ActionError) as e:
+        if isinstance(e, ActionError) and e.code != Code.UNAVAILABLE:
+            raise
         delay = backoff(attempt)
         logger.warning("tryjob events of %s: %s; retrying in %s", run_id, e, delay)
         process_tryjob_events.using(run_after=clock.now() + delay).enqueue(run_id, attempt + 1)

@@ -742,11 +742,18 @@ def test_an_output_denying_retry_fails_the_run_saying_so(backend, run_tasks):
     )
 
 
-def test_a_busy_database_puts_the_pass_off_with_backoff(monkeypatch, run_tasks):
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("database is locked"),
+        ActionError(Code.UNAVAILABLE, "its execution state changed under 10 passes in a row"),
+    ],
+)
+def test_a_busy_database_or_run_puts_the_pass_off_with_backoff(monkeypatch, run_tasks, error):
     run = cvsite_run()
 
     def busy(*args, **kwargs):
-        raise OperationalError("database is locked")
+        raise error
 
     monkeypatch.setattr(passes, "process_tryjob_events", busy)
     tasks.process_tryjob_events.enqueue(run.id)

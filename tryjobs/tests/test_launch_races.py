@@ -10,8 +10,9 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
+from runs.errors import ActionError, Code
 from runs.models import Run
-from tryjobs import operations, passes
+from tryjobs import launching, operations, passes
 from tryjobs.models import (
     ExecutionLogEntry,
     ExecutionState,
@@ -19,6 +20,7 @@ from tryjobs.models import (
     TryjobEvent,
     TryjobStatus,
 )
+from tryjobs.run_lock import StateChanged
 from tryjobs.tests import actions_support
 from tryjobs.tests.actions_support import (
     Result,
@@ -209,3 +211,18 @@ def test_the_run_is_not_locked_while_tryjobs_launch(backend, tmp_path):
         assert outcome == {"done": True, "waited": False}
         assert attempt_statuses(state_of(run)) == [["TRIGGERED"]]
         assert state_of(run).status == State.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_pass_that_keeps_losing_its_race_gives_up_saying_so(backend, monkeypatch):
+    run = cvsite_run()
+
+    def always_changed(run_id, expected):
+        raise StateChanged(f"run {run_id}: changed")
+
+    monkeypatch.setattr(launching, "relock_unchanged", always_changed)
+    with pytest.raises(ActionError) as raised:
+        operations.set_requirement(run.id, requirement(defn("a")), "op")
+    assert raised.value.code == Code.UNAVAILABLE
+    assert f"under {passes.MAX_TRIES} passes in a row" in raised.value.message
+    assert not ExecutionState.objects.exists() and not Tryjob.objects.exists()
