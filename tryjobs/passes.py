@@ -18,9 +18,8 @@ run's task (`process_tryjob_events` here, run by tryjobs.tasks) and operators
    If either changed, another pass (or a status change) won the race: this pass starts again
    from step 1 with what is stored now. Its launches are not lost: their rows are saved,
    launched by this run and named by no saved attempt or log entry, and the Starter adopts
-   exactly such rows
-   before it reuses or launches anything (a PENDING one is launched again under the same
-   request ID, which starts no second build).
+   exactly such rows before it reuses or launches anything (a PENDING one is launched again
+   under the same request ID, which starts no second build).
 
 So no lock is held while the backend is called; on SQLite, where a transaction holds the
 database's write lock, other writers go on meanwhile.
