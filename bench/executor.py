@@ -1,5 +1,5 @@
 """One executor pass over a 50-definition ExecutionState with 5 attempts each, after one
-tryjob update, through the real action (tryjobs.actions.process_tryjob_events) with the fake
+tryjob update, through the real pass (tryjobs.passes.process_tryjob_events) with the fake
 backend, against decoding that state from its rows and re-encoding it into rows
 (tryjobs.serializers.load_execution_state + save_execution_state).
 
@@ -25,11 +25,11 @@ from runs import actions as run_actions
 from runs.ids import RunID
 from runs.models import CL, Run, RunCL, RunStatus, Verifier
 from runs.serializers import set_served_message
-from tryjobs import actions, serializers
+from tryjobs import passes, serializers
 from tryjobs.backend import get_backend
-from tryjobs.executor import RunCL as ViewCL
-from tryjobs.executor import RunView
 from tryjobs.models import ExecutionLogEntry, Tryjob, TryjobEvent
+from tryjobs.views import RunCL as ViewCL
+from tryjobs.views import RunView
 
 DEFINITIONS = 50
 ATTEMPTS = 5
@@ -170,8 +170,8 @@ def _measure() -> None:
         Tryjob.objects.filter(id=updated.id).update(**ended_columns)
         TryjobEvent.objects.create(run=run_row, tryjob_id=updated.id, created_at=timezone.now())
 
-    def one_pass() -> actions.PassResult:
-        return actions.process_tryjob_events(run_row.id, "bench")
+    def one_pass() -> passes.PassResult:
+        return passes.process_tryjob_events(run_row.id, "bench")
 
     def decode_encode() -> None:
         loaded, _ = serializers.load_execution_state(run_row.id)
@@ -184,17 +184,17 @@ def _measure() -> None:
     assert len(result.state.executions[0].attempts) == ATTEMPTS + 1
     assert result.state.executions[0].used_quota == ATTEMPTS
 
-    passes, baselines = [], []
+    pass_times, baselines = [], []
     for _ in range(REPEAT):
         reset()
         start = time.perf_counter()
         one_pass()
-        passes.append(time.perf_counter() - start)
+        pass_times.append(time.perf_counter() - start)
         reset()
         start = time.perf_counter()
         decode_encode()
         baselines.append(time.perf_counter() - start)
-    executor_pass, baseline = min(passes), min(baselines)
+    executor_pass, baseline = min(pass_times), min(baselines)
     ratio = executor_pass / baseline
     verdict = "meets" if ratio <= GOAL else "misses"
     print(

@@ -12,7 +12,7 @@ from google.protobuf import text_format
 
 from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
 from runs.errors import ActionError
-from tryjobs import actions, serializers
+from tryjobs import operations, serializers
 from tryjobs.models import (
     Execution,
     ExecutionAttempt,
@@ -20,6 +20,7 @@ from tryjobs.models import (
     ExecutionState,
     Tryjob,
 )
+from tryjobs.requirements import parse_requirement
 
 DRIVE_PERMISSION = "tryjobs.change_executionstate"
 MAX_RUNS_PER_ACTION = 100
@@ -129,7 +130,7 @@ def run_executor_action(modeladmin, request, queryset):
             modeladmin,
             request,
             run.id,
-            lambda run=run: actions.run_executor(run.id, f"admin:{request.user}"),
+            lambda run=run: operations.run_executor(run.id, f"admin:{request.user}"),
         )
 
 
@@ -144,7 +145,7 @@ def set_requirement_action(modeladmin, request, queryset, action: str = "set_try
     error = ""
     if request.POST.get("apply"):
         try:
-            requirement = actions.parse_requirement(text, fmt, "requirement")
+            requirement = parse_requirement(text, fmt, "requirement")
         except ActionError as e:
             error = e.message
         else:
@@ -153,7 +154,7 @@ def set_requirement_action(modeladmin, request, queryset, action: str = "set_try
                     modeladmin,
                     request,
                     run.id,
-                    lambda run=run: actions.set_requirement(
+                    lambda run=run: operations.set_requirement(
                         run.id, requirement, f"admin:{request.user}"
                     ),
                 )

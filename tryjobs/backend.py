@@ -6,8 +6,9 @@ no backend, every launch fails with a reason that says so, and the tryjob is UNT
 Buildbucket is one implementation (a later issue); `tryjobs.fake_backend.FakeBackend` is an
 in-memory one for tests and demos.
 
-A backend is called inside the transaction of an executor pass (tryjobs/actions.py), so it
-must not touch the database, and it should answer quickly: the run is locked meanwhile.
+A backend is called by an executor pass (tryjobs/launching.py) outside any transaction and
+without the run's lock, and by the stale-tryjob cancellation (tryjobs/stale.py) holding the
+tryjob's row lock; it must not touch the database.
 """
 
 from __future__ import annotations

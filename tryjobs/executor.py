@@ -6,8 +6,8 @@ read-only views of the run and its tryjobs, then do the I/O that the returned pl
 and hand the outcomes back. Every returned state is storable as is by
 `tryjobs.serializers.execution_state_rows` (and the inputs are never modified).
 
-Inputs
-------
+Inputs (tryjobs/views.py)
+------------------------
 ``RunView(id, mode, cls, owner="")``
     The run: its ID (``"<project>/<...>"``; ``luci_project`` is the text before the first
     ``/``), its mode (``"DRY_RUN"``, ``"FULL_RUN"``, ...) and its CLs,
@@ -108,6 +108,7 @@ Example
 -------
 >>> from datetime import UTC, datetime
 >>> from cvproto.cv.internal.tryjob import storage_pb2 as pb
+>>> from tryjobs.views import RunCL, RunView, TryjobView
 >>> now = datetime(2024, 3, 9, 12, 0, tzinfo=UTC)
 >>> run = RunView("chromium/8290000000000-1-aaaaaaaaaaaaaaaa", "DRY_RUN", (RunCL(1, 2, 2),))
 >>> linux = pb.Definition(critical=True)
@@ -136,30 +137,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_timestamp
-from tryjobs import external_id as eid
 from tryjobs.definitions import definition_key, keyed_definitions
 from tryjobs.retry import FailedAttempt, attempt_snapshot, can_retry_all
 from tryjobs.reuse import mode_allowed
+from tryjobs.views import AttemptRequest, RunView, TryjobView
 
 __all__ = [
     "DISCARD_REASON",
     "RETRIABLE_LAUNCH_CODES",
     "UNEXPECTED_LAUNCH_ERROR",
-    "AttemptRequest",
     "Discard",
     "Launched",
     "LaunchFailed",
     "Outcome",
     "Plan",
     "Reused",
-    "RunCL",
-    "RunView",
     "Step",
-    "TryjobView",
     "apply_outcomes",
     "drive",
     "is_retriable_launch_code",
@@ -183,78 +179,7 @@ _FINAL_TRYJOB = (tryjob_pb.ENDED, tryjob_pb.CANCELLED, tryjob_pb.UNTRIGGERED)
 _WITH_RESULT = (tryjob_pb.TRIGGERED, tryjob_pb.ENDED)
 
 
-# Inputs ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunCL:
-    clid: int
-    patchset: int
-    min_equivalent_patchset: int
-
-
-@dataclass(frozen=True)
-class RunView:
-    """What the executor needs of a run."""
-
-    id: str
-    mode: str
-    cls: tuple[RunCL, ...]
-    owner: str = ""
-
-    @property
-    def luci_project(self) -> str:
-        return self.id.partition("/")[0]
-
-    @cached_property
-    def reuse_key(self) -> str:
-        return eid.reuse_key((cl.clid, cl.min_equivalent_patchset) for cl in self.cls)
-
-    @cached_property
-    def cl_patchsets(self) -> tuple[str, ...]:
-        return tuple(sorted(eid.cl_patchset(cl.clid, cl.patchset) for cl in self.cls))
-
-
-@dataclass(frozen=True, kw_only=True)
-class TryjobView:
-    """A tryjob as stored (read-only: the executor copies what it keeps)."""
-
-    id: int
-    status: int
-    external_id: str = ""
-    definition: Definition | None = None
-    result: Result | None = None
-    launched_by: str = ""
-    reused_by: tuple[str, ...] = ()
-    untriggered_reason: str = ""
-    entity_create_time: datetime | None = None
-
-    @property
-    def luci_project(self) -> str:
-        """Project of the launching run, else of the first reusing run; "" when neither."""
-        run_id = self.launched_by or (self.reused_by[0] if self.reused_by else "")
-        return run_id.partition("/")[0]
-
-
 # Outputs ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class AttemptRequest:
-    """Execution `index` needs a new attempt: reuse a tryjob or launch one of `definition`."""
-
-    index: int
-    definition: Definition
-    reuse_allowed: bool
-    reuse_key: str
-    cl_patchsets: tuple[str, ...]
-    known_tryjob_ids: frozenset[int]
-    known_external_ids: frozenset[str]
-    attempt_number: int
-
-    @property
-    def is_retry(self) -> bool:
-        return self.attempt_number > 1
 
 
 @dataclass(frozen=True, kw_only=True)

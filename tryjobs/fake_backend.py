@@ -4,7 +4,7 @@ Use it with `TRYJOB_BACKEND=tryjobs.fake_backend.FakeBackend` (one instance per 
 `tryjobs.backend.get_backend()`). It starts a build per launch request (the same build again
 for the same tryjob ID, like Buildbucket's request IDs), fails launches and cancels on demand,
 and ends builds: `finish_build` also records the result in cvsite as a build update would
-(tryjobs.actions.record_tryjob_update), which wakes the runs watching the tryjob.
+(tryjobs.updates.record_tryjob_update), which wakes the runs watching the tryjob.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.utils import timezone
-
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_timestamp
+from runs import clock as run_clock
 from tryjobs import external_id as eid
 from tryjobs.backend import (
     BackendError,
@@ -29,6 +28,7 @@ from tryjobs.backend import (
     Started,
     TryjobBackend,
 )
+from tryjobs.updates import record_tryjob_update
 
 Result = tryjob_pb.Result
 
@@ -63,7 +63,7 @@ class _Failure:
 class FakeBackend(TryjobBackend):
     kind = "buildbucket"
 
-    def __init__(self, clock: Callable[[], datetime] = timezone.now):
+    def __init__(self, clock: Callable[[], datetime] = run_clock.now):
         self.clock = clock
         self._lock = threading.Lock()
         self.reset()
@@ -190,10 +190,8 @@ class FakeBackend(TryjobBackend):
 
     def finish_build(self, external_id: str, status: int, **kwargs) -> bool:
         """Ends the build and records it in cvsite (a build update); True if cvsite changed."""
-        from tryjobs import actions
-
         result = self.end_result(external_id, status, **kwargs)
-        return actions.record_tryjob_update(external_id, tryjob_pb.ENDED, result)
+        return record_tryjob_update(external_id, tryjob_pb.ENDED, result)
 
 
 def _copy(result: Result) -> Result:

@@ -6,6 +6,8 @@ Buildbucket's BuildInfra) are binary encodings. The seed's status invariants are
 constraints. Only tryjobs/serializers.py converts between rows and messages.
 """
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.db.models import Q
 
@@ -232,6 +234,30 @@ def tryjob_status_constraints(prefix: str) -> list[models.BaseConstraint]:
     ]
 
 
+class TryjobQuerySet(models.QuerySet):
+    """The lookups tryjobs are found by (tryjob_semantics.md §1.6)."""
+
+    def with_external_ids(self, external_ids: Iterable[str]) -> "TryjobQuerySet":
+        return self.filter(external_id__in=sorted(set(external_ids)))
+
+    def with_reuse_key(self, reuse_key: str) -> "TryjobQuerySet":
+        return self.filter(reuse_key=reuse_key)
+
+    def launched_by_run(self, run_id: str) -> "TryjobQuerySet":
+        return self.filter(launched_by_id=run_id)
+
+    def not_ended(self) -> "TryjobQuerySet":
+        return self.filter(status__in=[TryjobStatus.PENDING, TryjobStatus.TRIGGERED])
+
+    def of_patchsets(self, cl_id: int, first: int, end: int) -> "TryjobQuerySet":
+        """Tryjobs of the CL's patchsets in [first, end) (stale cancellation, §5)."""
+        return self.filter(
+            cl_patchsets__cl_id=cl_id,
+            cl_patchsets__patchset__gte=first,
+            cl_patchsets__patchset__lt=end,
+        ).distinct()
+
+
 class Tryjob(DefinitionColumns, ResultColumns):
     """A tryjob (today: a Buildbucket build) that verifies the CLs of one or more runs."""
 
@@ -260,6 +286,8 @@ class Tryjob(DefinitionColumns, ResultColumns):
     eversion = models.PositiveIntegerField(default=1, help_text="Bumped on every change.")
     create_time = models.DateTimeField(help_text="When cvsite created this row.")
     update_time = models.DateTimeField(help_text="When cvsite last changed this row.")
+
+    objects = TryjobQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -497,9 +525,11 @@ class ExecutionLogEntry(models.Model):
 class TryjobEvent(models.Model):
     """Inbox of the executor: a tryjob that a run watches has changed.
 
-    Written in the transaction that changed the tryjob, with a durable task that wakes the run.
-    An executor pass reads the run's events, and deletes exactly the ones it read (by ID) in
-    its own transaction: an event written while a pass runs waits for the next pass.
+    Written in the transaction that changed the tryjob (tryjobs.changes); the task that wakes
+    the run is enqueued in that transaction too, or, when another run's pass made the change,
+    once that pass ends (tryjobs.tasks.wake_runs). An executor pass reads the run's events,
+    and deletes exactly the ones it read (by ID) in its own transaction: an event written while
+    a pass runs waits for the next pass.
     """
 
     id = models.BigAutoField(primary_key=True)

@@ -10,15 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
 from tryjobs.definitions import find_matching_definition, tryjob_matches
-
-if TYPE_CHECKING:
-    from tryjobs.executor import AttemptRequest, RunView, TryjobView
+from tryjobs.views import AttemptRequest, RunView, TryjobView
 
 __all__ = [
     "REUSE_FRESHNESS",

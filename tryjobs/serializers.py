@@ -12,7 +12,7 @@ Entry points:
   execution_state_rows(run_id, msg) / execution_state_from_rows(rows)
   save_execution_state(run_id, msg) / load_execution_state(run_id)
   log_entry_row(run_id, state_version, msg, field) / log_entry_from_row(row)
-  tryjob_view_from_row(row, reused_by)                            tryjobs.executor.TryjobView
+  tryjob_view_from_row(row, reused_by)                            tryjobs.views.TryjobView
 """
 
 from collections.abc import Iterable
@@ -25,7 +25,6 @@ from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime, to_timestamp, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
 from runs.serializers import check_columns_fit, check_row_fits
-from tryjobs.executor import TryjobView
 from tryjobs.models import (
     RETRY_CONFIG_FIELDS,
     Execution,
@@ -40,6 +39,7 @@ from tryjobs.models import (
     TryjobStatus,
     UnsuccessfulResult,
 )
+from tryjobs.views import TryjobView
 
 Definition = tryjob_pb.Definition
 Result = tryjob_pb.Result

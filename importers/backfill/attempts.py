@@ -656,7 +656,7 @@ class AttemptHandler(Handler):
         # external ID -> [id, launched_by, critical, reuse_key, eversion]
         known: dict[str, list] = {}
         for chunk in chunks(eids):
-            for eid, *tryjob in Tryjob.objects.filter(external_id__in=chunk).values_list(
+            for eid, *tryjob in Tryjob.objects.with_external_ids(chunk).values_list(
                 "external_id", "id", "launched_by_id", "critical", "reuse_key", "eversion"
             ):
                 known[eid] = tryjob

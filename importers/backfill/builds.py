@@ -254,7 +254,7 @@ class BuildHandler(Handler):
         stored = {}
         names = ["id", "external_id", "launched_by_id", "reuse_key", "eversion", *_UPDATED]
         for chunk in chunks(sorted(set(eids))):
-            for row in Tryjob.objects.filter(external_id__in=chunk).values(*names):
+            for row in Tryjob.objects.with_external_ids(chunk).values(*names):
                 for key in ("result_output", "build_infra"):
                     if row[key] is not None:
                         row[key] = bytes(row[key])

@@ -38,7 +38,7 @@ from importers.backfill.core import Handler, Outcome, Record, Reject
 from importers.backfill.source import SourceRecord
 from runs.models import CL, RunCL, RunCLDep, RunStatus
 from runs.serializers import RunCLView, change_snapshot_columns, served_run_cl
-from tryjobs.actions import schedule_stale_tryjob_cancellation
+from tryjobs.tasks import schedule_stale_tryjob_cancellation
 
 __all__ = ["CLSource", "RateLimiter", "RefreshHandler", "min_equivalent_patchset"]
 

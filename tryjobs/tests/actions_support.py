@@ -19,7 +19,7 @@ from runs import actions as run_actions
 from runs.models import CL, Run, RunCL, Verifier
 from runs.serializers import set_served_message
 from runs.tests.factories import BASE_TIME, make_run
-from tryjobs import actions, serializers
+from tryjobs import launching, serializers
 from tryjobs.backend import get_backend
 from tryjobs.models import ExecutionLogEntry, Tryjob
 
@@ -105,7 +105,9 @@ def slept(monkeypatch):
     """Launch retries do not sleep; the list holds the delays they asked for."""
     delays: list[float] = []
     monkeypatch.setattr(
-        actions, "LAUNCH_BACKOFF", dataclasses.replace(actions.LAUNCH_BACKOFF, sleep=delays.append)
+        launching,
+        "LAUNCH_BACKOFF",
+        dataclasses.replace(launching.LAUNCH_BACKOFF, sleep=delays.append),
     )
     return delays
 

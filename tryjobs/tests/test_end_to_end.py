@@ -1,7 +1,7 @@
 """Runs verified by cvsite's executor from requirement to verdict, with the fake backend.
 
 Tryjob results arrive as build updates (FakeBackend.finish_build ->
-actions.record_tryjob_update), which wake the run through durable tasks (`run_tasks`), as in
+updates.record_tryjob_update), which wake the run through durable tasks (`run_tasks`), as in
 production with `manage.py db_worker`.
 """
 
@@ -9,14 +9,14 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from runs import actions as run_actions
 from runs import queries
 from runs.models import RunEvent, RunEventKind, RunStatus, Verifier
 from runs.posts import VERIFIED_OK_MESSAGE
 from runs.tests.factories import make_run_of_changes
-from tryjobs import actions
+from tryjobs import operations, passes
 from tryjobs.models import ExecutionLogEntry, ExecutionState, Tryjob, TryjobEvent
 from tryjobs.tests import actions_support
 from tryjobs.tests.actions_support import (
@@ -80,7 +80,7 @@ def test_a_full_run_launches_retries_reuses_and_goes_on_to_submission(
     run_actions.set_project_verifier("chromium", Verifier.CVSITE, "op")
     # A dry run of the same CLs already ran mac, and it passed an hour ago.
     donor = make_run_of_changes(gerrit, [1, 2], mode="DRY_RUN")
-    actions.set_requirement(donor.id, requirement(MAC), "op")
+    operations.set_requirement(donor.id, requirement(MAC), "op")
     mac = Tryjob.objects.get(launched_by=donor)
     backend.finish_build(mac.external_id, Result.SUCCEEDED)
     run_tasks()
@@ -89,7 +89,9 @@ def test_a_full_run_launches_retries_reuses_and_goes_on_to_submission(
 
     run = make_run_of_changes(gerrit, [1, 2], mode="FULL_RUN")
     backend.fail_launch(UNAVAILABLE, "Buildbucket is busy", builder="win", times=1)
-    actions.set_requirement(run.id, requirement(LINUX, WIN, MAC, EXPERIMENTAL, retry=RETRY), "op")
+    operations.set_requirement(
+        run.id, requirement(LINUX, WIN, MAC, EXPERIMENTAL, retry=RETRY), "op"
+    )
 
     # mac reused; linux and experimental launched at once; win after one retry (100 ms).
     log = log_of(run)
@@ -169,7 +171,7 @@ def test_a_run_that_exhausts_its_quota_fails_naming_the_builder_and_why(backend,
     quota = RetryConfig(
         single_quota=1, global_quota=10, failure_weight=2, transient_failure_weight=1
     )
-    actions.set_requirement(run.id, requirement(LINUX, WIN, EXPERIMENTAL, retry=quota), "op")
+    operations.set_requirement(run.id, requirement(LINUX, WIN, EXPERIMENTAL, retry=quota), "op")
     backend.finish_build(latest_tryjob(run, 0).external_id, Result.FAILED_TRANSIENTLY)
     run_tasks()
     assert state_of(run).executions[0].used_quota == 1
@@ -203,7 +205,7 @@ def test_a_retry_whose_launch_keeps_failing_is_untriggered_and_fails_the_run(
     backend, slept, run_tasks
 ):
     run = cvsite_run()
-    actions.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
+    operations.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
     backend.fail_launch(NOT_FOUND, "builder vanished", builder="linux", times=None)
     backend.finish_build(latest_tryjob(run, 0).external_id, Result.FAILED_TRANSIENTLY)
     run_tasks()
@@ -220,7 +222,7 @@ def test_a_retry_whose_launch_keeps_failing_is_untriggered_and_fails_the_run(
 @pytest.mark.django_db
 def test_a_cqdaemon_verified_project_is_left_to_cqdaemon(backend, run_tasks):
     run = cvsite_run("v8")
-    actions.set_requirement(run.id, requirement(LINUX), "op")
+    operations.set_requirement(run.id, requirement(LINUX), "op")
     # The operator hands the project back to CQDaemon while the tryjob runs.
     run_actions.set_project_verifier("v8", Verifier.CQDAEMON, "op")
     state = state_of(run)
@@ -233,7 +235,7 @@ def test_a_cqdaemon_verified_project_is_left_to_cqdaemon(backend, run_tasks):
     assert queries.runs_for_cqdaemon("v8").run_ids == [run.id]
     # Handed back to cvsite, the operator catches the run up: the event was kept.
     run_actions.set_project_verifier("v8", Verifier.CVSITE, "op")
-    actions.run_executor(run.id, "op")
+    operations.run_executor(run.id, "op")
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and not TryjobEvent.objects.exists()
 
@@ -252,7 +254,7 @@ def test_concurrent_updates_and_passes_of_one_run_lose_nothing(backend, slept, t
     with database_for_threads(tmp_path):
         run = cvsite_run()
         retry = RetryConfig(single_quota=5, global_quota=50, transient_failure_weight=1)
-        actions.set_requirement(
+        operations.set_requirement(
             run.id, requirement(*(defn(f"b{i}") for i in range(DEFINITIONS)), retry=retry), "op"
         )
         first = list(Tryjob.objects.order_by("id"))
@@ -274,9 +276,9 @@ def test_concurrent_updates_and_passes_of_one_run_lose_nothing(backend, slept, t
         def end(tryjob, status):
             return lambda: backend.finish_build(tryjob.external_id, status)
 
-        def passes():
+        def run_passes():
             for _ in range(3):
-                actions.process_tryjob_events(run.id, "task")
+                passes.process_tryjob_events(run.id, "task")
 
         launch = backend.launch
 
@@ -290,14 +292,14 @@ def test_concurrent_updates_and_passes_of_one_run_lose_nothing(backend, slept, t
         threads = [
             in_thread(end(t, Result.FAILED_TRANSIENTLY if i % 2 == 0 else Result.SUCCEEDED))
             for i, t in enumerate(first)
-        ] + [in_thread(passes) for _ in range(DEFINITIONS)]
+        ] + [in_thread(run_passes) for _ in range(DEFINITIONS)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=120)
         assert not errors, errors
         while TryjobEvent.objects.filter(run=run).exists():
-            actions.process_tryjob_events(run.id, "task")
+            passes.process_tryjob_events(run.id, "task")
 
         state = state_of(run)
         tryjobs = {t.id: t for t in Tryjob.objects.all()}
@@ -331,57 +333,55 @@ def test_concurrent_updates_and_passes_of_one_run_lose_nothing(backend, slept, t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_update_committed_while_a_pass_runs_neither_waits_nor_is_lost(backend, slept):
-    """PostgreSQL: a pass holds its run's lock while it launches; an update of another tryjob
-    of the run commits meanwhile (its event needs no lock the pass holds) and stays for the
-    next pass, which the pass does not consume."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serializes writers: nothing commits while a pass runs")
-    run = cvsite_run()
-    actions.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
-    linux, win = Tryjob.objects.order_by("id")
-    backend.finish_build(linux.external_id, Result.FAILED_TRANSIENTLY)
-    launching, committed = threading.Event(), threading.Event()
-    launch = backend.launch
+def test_an_update_committed_while_a_pass_runs_neither_waits_nor_is_lost(backend, slept, tmp_path):
+    """An update of another tryjob of the run commits while a pass launches (the pass holds
+    no lock then) and stays for the next pass, which the pass does not consume."""
+    with database_for_threads(tmp_path):
+        run = cvsite_run()
+        operations.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
+        linux, win = Tryjob.objects.order_by("id")
+        backend.finish_build(linux.external_id, Result.FAILED_TRANSIENTLY)
+        launching, committed = threading.Event(), threading.Event()
+        launch = backend.launch
 
-    def launch_once_win_ended(requests):
-        launching.set()
-        assert committed.wait(timeout=30)
-        return launch(requests)
+        def launch_once_win_ended(requests):
+            launching.set()
+            assert committed.wait(timeout=30)
+            return launch(requests)
 
-    backend.launch = launch_once_win_ended
-    outcome = {}
+        backend.launch = launch_once_win_ended
+        outcome = {}
 
-    def run_pass():
-        try:
-            outcome["pass"] = actions.process_tryjob_events(run.id, "task")
-        finally:
-            connections.close_all()
+        def run_pass():
+            try:
+                outcome["pass"] = passes.process_tryjob_events(run.id, "task")
+            finally:
+                connections.close_all()
 
-    def end_win():
-        try:
-            outcome["update"] = backend.finish_build(win.external_id, Result.SUCCEEDED)
-        finally:
-            connections.close_all()
+        def end_win():
+            try:
+                outcome["update"] = backend.finish_build(win.external_id, Result.SUCCEEDED)
+            finally:
+                connections.close_all()
 
-    passer = threading.Thread(target=run_pass)
-    passer.start()
-    assert launching.wait(timeout=30)
-    updater = threading.Thread(target=end_win)
-    updater.start()
-    updater.join(timeout=10)
-    finished_alone = not updater.is_alive()
-    committed.set()
-    passer.join(timeout=30)
-    updater.join(timeout=30)
-    assert finished_alone, "the update waited for the pass's lock"
-    assert outcome["update"] and outcome["pass"].events == 1
+        passer = threading.Thread(target=run_pass)
+        passer.start()
+        assert launching.wait(timeout=30)
+        updater = threading.Thread(target=end_win)
+        updater.start()
+        updater.join(timeout=10)
+        finished_alone = not updater.is_alive()
+        committed.set()
+        passer.join(timeout=30)
+        updater.join(timeout=30)
+        assert finished_alone, "the update waited for the pass's lock"
+        assert outcome["update"] and outcome["pass"].events == 1
 
-    assert list(TryjobEvent.objects.values_list("tryjob_id", flat=True)) == [win.id]
-    assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["TRIGGERED"]]
-    assert actions.process_tryjob_events(run.id, "task").events == 1
-    assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["ENDED"]]
-    assert_log_versions_consistent(run)
+        assert list(TryjobEvent.objects.values_list("tryjob_id", flat=True)) == [win.id]
+        assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["TRIGGERED"]]
+        assert passes.process_tryjob_events(run.id, "task").events == 1
+        assert attempt_statuses(state_of(run)) == [["ENDED", "TRIGGERED"], ["ENDED"]]
+        assert_log_versions_consistent(run)
 
 
 @pytest.mark.parametrize("outcome", [Result.SUCCEEDED, Result.FAILED_PERMANENTLY])
@@ -390,7 +390,7 @@ def test_an_ended_dry_run_posts_its_result_on_every_cl(backend, run_tasks, gerri
         gerrit.add_change(number, project="chromium/src")
     run = make_run_of_changes(gerrit, [1, 2], mode="DRY_RUN")
     run_actions.set_project_verifier(run.project, Verifier.CVSITE, "test")
-    actions.set_requirement(run.id, requirement(LINUX), "op")
+    operations.set_requirement(run.id, requirement(LINUX), "op")
     backend.finish_build(latest_tryjob(run, 0).external_id, outcome, summary="compile failed")
     run_tasks()
     run_tasks()  # the result-message task enqueued by the pass

@@ -19,7 +19,6 @@ from tryjobs.executor import (
     Launched,
     LaunchFailed,
     Reused,
-    TryjobView,
     drive,
     on_requirement,
     on_tryjobs_updated,
@@ -44,6 +43,7 @@ from tryjobs.tests.test_executor_support import (
     eid_of,
     requirement,
 )
+from tryjobs.views import TryjobView
 
 BUILDERS = ["b0", "b1", "b2", "b3"]
 RETRY_CONFIGS = [

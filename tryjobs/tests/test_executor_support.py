@@ -13,7 +13,7 @@ from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
 from cvproto.times import to_timestamp
-from tryjobs.executor import AttemptRequest, RunCL, RunView, TryjobView
+from tryjobs.views import AttemptRequest, RunCL, RunView, TryjobView
 
 State = pb.ExecutionState
 Execution = State.Execution

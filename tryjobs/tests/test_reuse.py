@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
-from tryjobs.executor import TryjobView
 from tryjobs.reuse import ReuseVerdict, can_reuse, choose_reusable, mode_allowed, reuse_verdict
 from tryjobs.tests.test_executor_support import (
     CANCELLED,
@@ -27,6 +26,7 @@ from tryjobs.tests.test_executor_support import (
     res,
     tj,
 )
+from tryjobs.views import TryjobView
 
 ALLOWED, MAYBE, DENIED = ReuseVerdict.ALLOWED, ReuseVerdict.MAYBE, ReuseVerdict.DENIED
 DAY = timedelta(hours=24)

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from runs.errors import ActionError
-from tryjobs import actions
+from tryjobs.operations import run_executor
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         failed = []
         for run_id in run_ids:
             try:
-                result = actions.run_executor(run_id, actor)
+                result = run_executor(run_id, actor)
             except ActionError as e:
                 self.stderr.write(f"run {run_id}: {e.message}")
                 failed.append(run_id)

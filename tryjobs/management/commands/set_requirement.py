@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from runs.errors import ActionError
-from tryjobs import actions
+from tryjobs.operations import set_requirement
+from tryjobs.requirements import format_of, parse_requirement
 
 
 class Command(BaseCommand):
@@ -40,10 +41,10 @@ class Command(BaseCommand):
             except OSError as e:
                 raise CommandError(f"{file}: cannot read the requirement: {e.strerror}") from e
             source = file
-            format = format or actions.format_of(file)
+            format = format or format_of(file)
         try:
-            requirement = actions.parse_requirement(data, format, source)
-            result = actions.set_requirement(run_id, requirement, actor)
+            requirement = parse_requirement(data, format, source)
+            result = set_requirement(run_id, requirement, actor)
         except ActionError as e:
             raise CommandError(e.message) from e
         self.stdout.write(result.summary())

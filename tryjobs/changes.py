@@ -1,0 +1,96 @@
+"""The one way a stored tryjob changes, and how the runs that watch it hear of it.
+
+`save_changed_tryjobs(rows, now)` bumps each row's `eversion`, stamps its update time and saves
+it, then writes a `TryjobEvent` for every run that watches one of them (launched or reused it)
+and has not ended; that run's next executor pass reads the event. It returns those runs: waking
+them (a `tryjobs.tasks.process_tryjob_events` task each) is for the caller, since the executor
+pass that writes here is itself the work of that task. New rows are created, not changed
+(eversion 1), and do not come here.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from runs.models import RunStatus
+from tryjobs import serializers
+from tryjobs.models import Tryjob, TryjobEvent
+from tryjobs.views import TryjobView
+
+__all__ = [
+    "REUSED_BY",
+    "save_changed_tryjobs",
+    "views_with_watchers",
+    "watched_by_running_run",
+    "write_events",
+]
+
+REUSED_BY = Tryjob.reused_by.through
+_ENDED_RUN = RunStatus.ended()
+
+
+def save_changed_tryjobs(
+    rows: Sequence[Tryjob],
+    now: datetime,
+    *,
+    notify: bool = True,
+    except_run: str | None = None,
+) -> list[str]:
+    """Saves rows the caller changed (and holds locked); returns the runs given an event.
+
+    `notify=False` when the change is no news to the watching runs (a run joining
+    `reused_by`); `except_run` is the run whose pass made the change and applies it itself.
+    """
+    for row in rows:
+        row.eversion += 1
+        row.update_time = now
+        row.save()
+    if not notify or not rows:
+        return []
+    return write_events([row.id for row in rows], now, except_run)
+
+
+def write_events(
+    tryjob_ids: Iterable[int], now: datetime, except_run: str | None = None
+) -> list[str]:
+    """An event per (watching run that has not ended, tryjob); returns those runs, sorted."""
+    ids = sorted(set(tryjob_ids))
+    pairs = set(
+        Tryjob.objects.filter(id__in=ids, launched_by__isnull=False)
+        .exclude(launched_by__status__in=_ENDED_RUN)
+        .values_list("launched_by_id", "id")
+    )
+    pairs.update(
+        REUSED_BY.objects.filter(tryjob_id__in=ids)
+        .exclude(run__status__in=_ENDED_RUN)
+        .values_list("run_id", "tryjob_id")
+    )
+    pairs = sorted(p for p in pairs if p[0] != except_run)
+    TryjobEvent.objects.bulk_create(
+        [TryjobEvent(run_id=run_id, tryjob_id=tj, created_at=now) for run_id, tj in pairs]
+    )
+    return sorted({run_id for run_id, _ in pairs})
+
+
+def views_with_watchers(rows: Sequence[Tryjob]) -> list[TryjobView]:
+    """Views of tryjob rows with their `reused_by` runs, oldest first."""
+    watchers: dict[int, list[str]] = defaultdict(list)
+    for tryjob_id, run_id in (
+        REUSED_BY.objects.filter(tryjob_id__in=[r.id for r in rows])
+        .order_by("id")
+        .values_list("tryjob_id", "run_id")
+    ):
+        watchers[tryjob_id].append(run_id)
+    return [serializers.tryjob_view_from_row(r, watchers.get(r.id, ())) for r in rows]
+
+
+def watched_by_running_run(tryjob_id: int) -> bool:
+    """Whether a run that has not ended launched or reuses the tryjob."""
+    return (
+        Tryjob.objects.filter(id=tryjob_id, launched_by__isnull=False)
+        .exclude(launched_by__status__in=_ENDED_RUN)
+        .exists()
+        or REUSED_BY.objects.filter(tryjob_id=tryjob_id)
+        .exclude(run__status__in=_ENDED_RUN)
+        .exists()
+    )

@@ -1,0 +1,444 @@
+"""Giving each attempt the executor asks for a tryjob: adopt, reuse, or launch (§3.6, §3.7).
+
+`Starter(run, view, now, versions)` is the `start(plan) -> outcomes` of `executor.drive`. Each
+call works in three steps, and holds the run's lock only in the first:
+
+1. Under the run's lock, checked unchanged since the pass decided (else `StateChanged`, and
+   the pass decides again), each requested attempt gets a tryjob, in this order:
+   - this run's own tryjob of that definition that no saved pass recorded (no attempt, no log
+     entry names it): a launch of a pass that lost its race, or died, after launching. It is
+     adopted as launched (a PENDING one is launched again: the backend keys builds by tryjob
+     ID, so that starts no second build);
+   - a reusable tryjob (cvsite's store, §3.6 finder 1): the run joins its `reused_by`;
+   - a new PENDING row (so its ID exists before the launch, as the backend's request ID).
+   That transaction commits before anything is launched: a pass that runs meanwhile adopts
+   these rows instead of launching its own.
+2. Without any lock or transaction, the PENDING tryjobs are launched, failures retried with
+   `LAUNCH_BACKOFF` (100 ms doubling to 10 s apart, giving up after 2 minutes); a
+   non-retriable failure stops the retries of its round at once.
+3. Each round's launched tryjobs are saved at once in their own short transaction, and what
+   still fails at the end becomes UNTRIGGERED with its reason. A launched build is thus on
+   its row whatever happens to the pass afterwards, and the next pass adopts it (step 1).
+
+Runs that watch a tryjob changed here (other than this run) get an event; `woken` collects
+them for the caller to wake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from django.db import transaction
+
+from cvproto.validation import InvalidMessage
+from runs.models import Run, RunCL
+from runs.submission import submission_order
+from tryjobs import executor, serializers
+from tryjobs.backend import (
+    BackendError,
+    LaunchCL,
+    LaunchError,
+    LaunchRequest,
+    LaunchResult,
+    Started,
+    TryjobBackend,
+    get_backend,
+)
+from tryjobs.changes import REUSED_BY, save_changed_tryjobs, views_with_watchers
+from tryjobs.definitions import definition_key
+from tryjobs.models import (
+    ExecutionAttempt,
+    ExecutionLogEntry,
+    LogKind,
+    Tryjob,
+    TryjobCLPatchset,
+    TryjobStatus,
+)
+from tryjobs.reuse import can_reuse, choose_reusable
+from tryjobs.run_lock import Versions, relock_unchanged
+from tryjobs.views import AttemptRequest, RunView, TryjobView
+
+__all__ = ["LAUNCH_BACKOFF", "Backoff", "Starter"]
+
+logger = logging.getLogger(__name__)
+
+# Statuses of an own tryjob that a pass may have launched without recording it: adopted.
+_ADOPTABLE = [TryjobStatus.PENDING, TryjobStatus.TRIGGERED, TryjobStatus.ENDED]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between launch rounds: `initial`, times `multiplier`, at most `max_delay`; no
+    new round once `deadline` seconds would have passed. `sleep` is replaceable in tests."""
+
+    initial: float = 0.1
+    multiplier: float = 2.0
+    max_delay: float = 10.0
+    deadline: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+LAUNCH_BACKOFF = Backoff()
+
+
+class Starter:
+    """`start(plan) -> outcomes` for executor.drive (see the module docstring)."""
+
+    def __init__(self, run: Run, view: RunView, now: datetime, versions: Versions):
+        self.run = run
+        self.view = view
+        self.now = now
+        self.versions = versions
+        self.backend: TryjobBackend = get_backend()
+        self.woken: set[str] = set()
+
+    def __call__(self, plan: executor.Plan) -> list[executor.Outcome]:
+        requests = plan.attempts
+        outcomes: list[executor.Outcome | None] = [None] * len(requests)
+        with transaction.atomic():
+            relock_unchanged(self.run.id, self.versions)
+            to_launch, taken = self._adopt(requests, outcomes)
+            unmet = [n for n in range(len(requests)) if outcomes[n] is None and n not in to_launch]
+            if any(requests[n].reuse_allowed for n in unmet):
+                self._reuse(requests, unmet, outcomes, taken)
+            new = [n for n in unmet if outcomes[n] is None]
+            for n, row in zip(new, self._create_pending([requests[n] for n in new]), strict=True):
+                to_launch[n] = row
+        if to_launch:
+            self._launch(requests, to_launch, outcomes)
+        return outcomes
+
+    def _save(self, rows: Sequence[Tryjob], **kwargs) -> None:
+        kwargs.setdefault("except_run", self.run.id)
+        self.woken.update(save_changed_tryjobs(rows, self.now, **kwargs))
+
+    # Adoption --------------------------------------------------------------------------------
+
+    def _adopt(self, requests, outcomes) -> tuple[dict[int, Tryjob], set[int]]:
+        """This run's own tryjobs that no saved pass recorded, each for the request of its
+        definition: launched ones as they are, PENDING ones to launch again."""
+        recorded = ExecutionAttempt.objects.filter(execution__state_id=self.run.id).values(
+            "tryjob_id"
+        )
+        orphans = list(
+            Tryjob.objects.launched_by_run(self.run.id)
+            .filter(status__in=_ADOPTABLE)
+            .exclude(id__in=recorded)
+            .order_by("-id")
+        )
+        relaunch: dict[int, Tryjob] = {}
+        taken: set[int] = set()
+        if not orphans:
+            return relaunch, taken
+        # Attempts of a definition since removed are no longer in the state, but their saved
+        # log entries name them: those are not launches to adopt if the definition comes back.
+        logged = {
+            snapshot.id
+            for row in ExecutionLogEntry.objects.filter(
+                run_id=self.run.id, kind__in=[LogKind.TRYJOBS_LAUNCHED, LogKind.TRYJOBS_REUSED]
+            )
+            for snapshot in _snapshots(serializers.log_entry_from_row(row))
+        }
+        adopted: dict[int, Tryjob] = {}
+        for n, request in enumerate(requests):
+            key = definition_key(request.definition)
+            for row in orphans:
+                if (
+                    row.id in taken
+                    or row.id in logged
+                    or row.id in request.known_tryjob_ids
+                    or definition_key(serializers.definition_from_row(row)) != key
+                ):
+                    continue
+                taken.add(row.id)
+                if row.status == TryjobStatus.PENDING:
+                    relaunch[n] = row
+                else:
+                    adopted[n] = row
+                break
+        views = views_with_watchers(list(adopted.values()))
+        for n, view in zip(adopted, views, strict=True):
+            outcomes[n] = executor.Launched(view)
+        return relaunch, taken
+
+    # Reuse (§3.6 finder 1) -------------------------------------------------------------------
+
+    def _reuse(self, requests, unmet: list[int], outcomes, taken: set[int]) -> None:
+        # Never reusable, whatever choose_reusable would say: the run's own attempts and
+        # tryjobs that never ran or were cancelled. Left out here, they cost no conversion.
+        known = set().union(*(r.known_tryjob_ids for r in requests)) | taken
+        rows = (
+            Tryjob.objects.with_reuse_key(self.view.reuse_key)
+            .exclude(status__in=[TryjobStatus.CANCELLED, TryjobStatus.UNTRIGGERED])
+            .exclude(id__in=sorted(known))
+        )
+        # Requests already met (adopted tryjobs) take no candidate.
+        open_requests = [
+            r if n in unmet else dataclasses.replace(r, reuse_allowed=False)
+            for n, r in enumerate(requests)
+        ]
+        chosen = choose_reusable(
+            views_with_watchers(list(rows)), open_requests, self.view, self.now
+        )
+        picked = {n: tj for n, tj in enumerate(chosen) if tj is not None}
+        if not picked:
+            return
+        # Lock in ID order (no deadlock with another pass), then judge the rows as they are now.
+        locked = {
+            row.id: row
+            for row in Tryjob.objects.select_for_update(no_key=True)
+            .filter(id__in=sorted({tj.id for tj in picked.values()}))
+            .order_by("id")
+        }
+        fresh = {v.id: v for v in views_with_watchers(list(locked.values()))}
+        joined = []
+        for n, candidate in picked.items():
+            view = fresh.get(candidate.id)
+            if view is None or view.id in taken:
+                continue
+            if view.launched_by == self.run.id and view.status == TryjobStatus.PENDING:
+                continue  # this run's own launch in progress, not a tryjob to reuse
+            if not can_reuse(view, requests[n].definition, self.view.mode, self.now).reusable:
+                continue  # changed since the search: launch a new one instead
+            taken.add(view.id)
+            if view.launched_by != self.run.id and self.run.id not in view.reused_by:
+                REUSED_BY.objects.create(tryjob_id=view.id, run_id=self.run.id)
+                joined.append(locked[view.id])
+                view = dataclasses.replace(view, reused_by=(*view.reused_by, self.run.id))
+            outcomes[n] = executor.Reused(view)
+        # Another reuser is no news to the runs that watch the tryjob.
+        self._save(joined, notify=False)
+
+    # Launch (§3.7) ---------------------------------------------------------------------------
+
+    def _create_pending(self, requests: Sequence[AttemptRequest]) -> list[Tryjob]:
+        if not requests:
+            return []
+        rows = [
+            Tryjob(
+                **serializers.tryjob_columns(
+                    definition=r.definition, status=TryjobStatus.PENDING, field="definition"
+                ),
+                reuse_key=self.view.reuse_key,
+                launched_by_id=self.run.id,
+                create_time=self.now,
+                update_time=self.now,
+                eversion=1,
+            )
+            for r in requests
+        ]
+        Tryjob.objects.bulk_create(rows)
+        TryjobCLPatchset.objects.bulk_create(
+            [
+                TryjobCLPatchset(tryjob=row, cl_id=cl.clid, patchset=cl.patchset)
+                for row in rows
+                for cl in self.view.cls
+            ]
+        )
+        return rows
+
+    @cached_property
+    def _launch_cls(self) -> tuple[LaunchCL, ...]:
+        run_cls = list(
+            RunCL.objects.filter(run_id=self.run.id).select_related("cl").prefetch_related("deps")
+        )
+        return tuple(
+            LaunchCL(rc.cl.host, rc.cl.change, rc.patchset, rc.current_revision, rc.gerrit_project)
+            for rc in submission_order(run_cls)
+        )
+
+    def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
+        backoff = LAUNCH_BACKOFF
+        pending = sorted(rows)
+        errors: dict[int, LaunchError] = {}
+        launch_requests = {
+            n: LaunchRequest(
+                tryjob_id=rows[n].id,
+                definition=requests[n].definition,
+                run_id=self.run.id,
+                mode=self.run.mode,
+                owner=self.run.owner,
+                attempt_key=self.run.cqd_attempt_key,
+                cls=self._launch_cls,
+                is_retry=requests[n].is_retry,
+            )
+            for n in pending
+        }
+        started_at = time.monotonic()
+        slept = 0.0
+        delay = backoff.initial
+        round_ = 0
+        while pending:
+            round_ += 1
+            results = self._call(
+                [launch_requests[n] for n in pending], [rows[n].id for n in pending]
+            )
+            started = {
+                n: r for n, r in zip(pending, results, strict=True) if isinstance(r, Started)
+            }
+            recorded = self._record_started(rows, started, round_) if started else {}
+            failed = []
+            for n, result in zip(pending, results, strict=True):
+                result = recorded.get(n, result)
+                if isinstance(result, LaunchError):
+                    errors[n] = result
+                    failed.append(n)
+                else:
+                    outcomes[n] = result
+                    errors.pop(n, None)
+            if not failed or any(not _retriable(errors[n]) for n in failed):
+                break
+            elapsed = max(slept, time.monotonic() - started_at)
+            if elapsed + delay > backoff.deadline:
+                break
+            backoff.sleep(delay)
+            slept += delay
+            delay = min(delay * backoff.multiplier, backoff.max_delay)
+            pending = failed
+        if errors:
+            for n, outcome in self._record_failed(rows, errors, round_).items():
+                outcomes[n] = outcome
+
+    def _call(self, batch: list[LaunchRequest], ids: list[int]) -> list[LaunchResult]:
+        try:
+            results = list(self.backend.launch(batch))
+        except BackendError as e:
+            return [LaunchError(e.code, e.message)] * len(batch)
+        except Exception:
+            # Anything but a status from the backend: upstream's "unexpected internal error".
+            logger.exception("launching tryjobs %s failed unexpectedly", ids)
+            return [LaunchError(None)] * len(batch)
+        if len(results) != len(batch):
+            logger.error("backend answered %d launches with %d results", len(batch), len(results))
+            return [LaunchError(None)] * len(batch)
+        return results
+
+    def _locked(self, rows: dict[int, Tryjob], ns) -> dict[int, Tryjob]:
+        by_id = {
+            row.id: row
+            for row in Tryjob.objects.select_for_update(no_key=True)
+            .filter(id__in=sorted(rows[n].id for n in ns))
+            .order_by("id")
+        }
+        return {n: by_id[rows[n].id] for n in ns}
+
+    def _record_started(self, rows, started: dict[int, Started], round_: int) -> dict:
+        """Saves one round's launched tryjobs; per request, its outcome (or a LaunchError
+        when the backend's answer cannot be stored)."""
+        recorded = {}
+        backing: dict[int, Tryjob] = {}
+        with transaction.atomic():
+            for n, row in self._locked(rows, started).items():
+                try:
+                    backing[n] = self._started(row, started[n])
+                except InvalidMessage as e:
+                    logger.error("backend answered tryjob %s with %s", row.id, e)
+                    recorded[n] = LaunchError(None, str(e))
+            views = views_with_watchers(list(backing.values()))
+        for n, view in zip(backing, views, strict=True):
+            recorded[n] = executor.Launched(view, round_)
+        return recorded
+
+    def _started(self, row: Tryjob, started: Started) -> Tryjob:
+        """Saves the launch on the (locked) row; the tryjob that backs the attempt."""
+        columns = serializers.tryjob_columns(
+            definition=serializers.definition_from_row(row),
+            status=started.status,
+            external_id=started.external_id,
+            result=started.result,
+        )
+        if started.status not in (TryjobStatus.TRIGGERED, TryjobStatus.ENDED):
+            raise InvalidMessage("status", "a launched tryjob is TRIGGERED or ENDED")
+        existing = (
+            Tryjob.objects.select_for_update(no_key=True)
+            .with_external_ids([started.external_id])
+            .exclude(id=row.id)
+            .first()
+        )
+        if existing is not None:
+            self._reconcile(row, existing, columns)
+            return existing
+        if row.external_id is None:
+            # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
+            # meanwhile, while this one started the build: the build wins, and this run's
+            # recorded attempt must hear of it too.
+            was_untriggered = row.status == TryjobStatus.UNTRIGGERED
+            for name in ("status", "external_id", *serializers.NO_RESULT_COLUMNS):
+                setattr(row, name, columns[name])
+            row.untriggered_reason = ""
+            self._save([row], except_run=None if was_untriggered else self.run.id)
+        # Otherwise another pass launched this same tryjob (same request ID, same build) and
+        # saved it first: its row stands.
+        return row
+
+    def _reconcile(self, row: Tryjob, existing: Tryjob, columns: dict) -> None:
+        """The backend's tryjob is already known under another ID: that one wins (§3.7.6).
+
+        QUIRK (fixed): upstream's reason names the dropped tryjob itself and ends with a
+        space; here it names the tryjob the external ID maps to, which is what to look at.
+        """
+        changed = [existing]
+        if row.status == TryjobStatus.PENDING:  # not already dropped by a concurrent pass
+            _untrigger(
+                row,
+                f"launched {columns['external_id']}, but it already maps to tryjob {existing.id}",
+            )
+            changed.append(row)
+        for name in ("status", *serializers.NO_RESULT_COLUMNS):
+            setattr(existing, name, columns[name])
+        if existing.launched_by_id != self.run.id:
+            REUSED_BY.objects.get_or_create(tryjob_id=existing.id, run_id=self.run.id)
+        self._save(changed)
+
+    def _record_failed(self, rows, errors: dict[int, LaunchError], round_: int) -> dict:
+        """UNTRIGGERED with its reason, each tryjob whose launch failed for good."""
+        with transaction.atomic():
+            locked = self._locked(rows, errors)
+            failed = []
+            for n, row in locked.items():
+                # Not PENDING: a concurrent pass launched it meanwhile, and its record stands.
+                if row.status == TryjobStatus.PENDING:
+                    error = errors[n]
+                    _untrigger(
+                        row,
+                        error.reason
+                        or executor.launch_failure_reason(
+                            error.code, error.message, self.backend.kind
+                        ),
+                    )
+                    failed.append(row)
+            self._save(failed)
+            views = views_with_watchers(list(locked.values()))
+        return {n: _launch_outcome(view, round_) for n, view in zip(locked, views, strict=True)}
+
+
+def _untrigger(row: Tryjob, reason: str) -> None:
+    row.status = TryjobStatus.UNTRIGGERED
+    row.external_id = None
+    for name, value in serializers.NO_RESULT_COLUMNS.items():
+        setattr(row, name, value)
+    row.untriggered_reason = reason
+
+
+def _snapshots(entry) -> list:
+    return list(getattr(entry, entry.WhichOneof("kind")).tryjobs)
+
+
+def _launch_outcome(view: TryjobView, round_: int) -> executor.Outcome:
+    if view.status == TryjobStatus.UNTRIGGERED:
+        return executor.LaunchFailed(view)
+    return executor.Launched(view, round_)
+
+
+def _retriable(error: LaunchError) -> bool:
+    return (
+        not error.reason
+        and error.code is not None
+        and executor.is_retriable_launch_code(error.code)
+    )
