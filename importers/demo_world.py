@@ -11,7 +11,7 @@ actors:
 * Runs are created as runs/tests/factories.py does (IDs from runs.ids, snapshots through
   runs.serializers), then started, cancelled and ended by runs.actions.
 * Buildbucket is tryjobs.fake_backend.FakeBackend (TRYJOB_BACKEND): cvsite-verified runs get
-  their requirement through tryjobs.actions, which launch, reuse and retry; each build then
+  their requirement through tryjobs.operations, which launch, reuse and retry; each build then
   ends as its run's story says, reported as a batch of build updates would be.
 * CQDaemon calls the Migration API in-process through Django's test client, with a token made
   by migration_api: FetchActiveRuns, PostGerritMessage, ReportRuns, ReportVerifiedRun,
@@ -72,10 +72,11 @@ from runs.models import (
     RunStatus,
     Verifier,
 )
-from tryjobs import actions as tryjob_actions
 from tryjobs.backend import get_backend
 from tryjobs.fake_backend import FakeBackend
 from tryjobs.models import TryjobStatus
+from tryjobs.operations import set_requirement
+from tryjobs.updates import TryjobUpdate, record_tryjob_updates
 
 __all__ = ["ACTOR", "TOKEN_PREFIX", "DemoError", "DemoWorld"]
 
@@ -298,7 +299,7 @@ class DemoWorld:
             run.started = True
             if ProjectVerifier.of(plan.project.name) == Verifier.CVSITE:
                 self.arm_launch_failures(run, {d: 0 for d in range(len(self.builders(run)))})
-                tryjob_actions.set_requirement(
+                set_requirement(
                     run.id, plan.project.requirement(plan.mode), f"{ACTOR}:project-config"
                 )
                 if plan.story.config_change_after is not None and len(self.builders(run)) > 1:
@@ -321,7 +322,7 @@ class DemoWorld:
         def drop_last_builder() -> None:
             if Run.objects.filter(id=run.id, status=RunStatus.RUNNING).exists():
                 requirement = run.plan.project.requirement(run.plan.mode, without_last=True)
-                tryjob_actions.set_requirement(run.id, requirement, f"{ACTOR}:project-config")
+                set_requirement(run.id, requirement, f"{ACTOR}:project-config")
 
         return drop_last_builder
 
@@ -424,10 +425,8 @@ class DemoWorld:
                 result = self.backend.end_result(
                     ending.external_id, build.result, summary=build.summary
                 )
-                updates.append(
-                    tryjob_actions.TryjobUpdate(ending.external_id, TryjobStatus.ENDED, result)
-                )
-            tryjob_actions.record_tryjob_updates(updates)
+                updates.append(TryjobUpdate(ending.external_id, TryjobStatus.ENDED, result))
+            record_tryjob_updates(updates)
 
         return end_builds
 

@@ -38,9 +38,10 @@ from runs.models import (
     VerifiedCQDRun,
     VerifyAction,
 )
-from tryjobs import actions as tryjob_actions
 from tryjobs import serializers as tryjob_serializers
 from tryjobs.models import ExecutionLogEntry, ExecutionState, LogKind, Tryjob, TryjobStatus
+from tryjobs.operations import run_executor
+from tryjobs.verdict import failure_message
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +223,7 @@ def test_run_statuses_follow_their_execution_states(demo):
                 )
             ]
             assert run.status == RunStatus.FAILED, run_id
-            assert run.end_reason == tryjob_actions.failure_message(state, denials), run_id
+            assert run.end_reason == failure_message(state, denials), run_id
         elif run.status == RunStatus.RUNNING:
             for execution in state.executions:
                 attempt = execution.attempts[-1]
@@ -252,10 +253,10 @@ def test_the_executor_replayed_over_every_run_changes_nothing(demo):
         if run_id not in with_state:
             # CQDaemon's runs: the executor refuses them, or finds nothing to execute.
             with pytest.raises(ActionError) as refused:
-                tryjob_actions.run_executor(run_id, "test:replay")
+                run_executor(run_id, "test:replay")
             assert refused.value.code == Code.FAILED_PRECONDITION
             continue
-        result = tryjob_actions.run_executor(run_id, "test:replay")
+        result = run_executor(run_id, "test:replay")
         assert not result.saved and not result.log_entries, result.summary()
     assert rows() == before
 
