@@ -145,9 +145,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Side effects (Gerrit posts, submissions) are tasks stored in the database, written in the
-# same transaction as the state change that needs them (with the other rows of an API call:
-# cvsite.tasks). `manage.py db_worker` runs them.
-TASKS = {"default": {"BACKEND": "cvsite.tasks.InsertLaterDatabaseBackend"}}
+# same transaction as the state change that needs them (runs.side_effects). `manage.py
+# db_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

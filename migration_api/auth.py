@@ -7,7 +7,6 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
-from cvsite.db import insert_later
 from migration_api.models import ApiCall, ApiToken, hash_token
 from prpc.codes import Code, code_name
 from prpc.errors import PrpcError
@@ -85,23 +84,20 @@ class CallRecorder:
     """Observer that records every call (caller, method, code, duration) for the admin.
 
     A successful call is recorded in its own transaction, so its effects never land without
-    their record and cost one commit (its row goes with the call's other deferred inserts);
-    a failed one after the rollback, all the same.
+    their record and cost one commit; a failed one after the rollback, all the same.
     """
 
     in_transaction = True
 
     def on_call_finished(self, context: CallContext, code, duration_seconds: float) -> None:
         token = context.principal if isinstance(context.principal, ApiToken) else None
-        insert_later(
-            ApiCall(
-                time=timezone.now(),
-                token=token,
-                caller=token.name if token else "anonymous",
-                method=context.method,
-                code=code_name(code),
-                duration_ms=duration_seconds * 1000,
-            )
+        ApiCall.objects.create(
+            time=timezone.now(),
+            token=token,
+            caller=token.name if token else "anonymous",
+            method=context.method,
+            code=code_name(code),
+            duration_ms=duration_seconds * 1000,
         )
         if code != Code.OK:
             logger.info("%s %s -> %s", context.method, token or "anonymous", code_name(code))

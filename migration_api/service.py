@@ -10,7 +10,6 @@ from collections import defaultdict
 from google.protobuf import empty_pb2
 
 from cvproto.migration import migration_pb2 as migration_pb
-from cvsite.db import inserts_deferred
 from migration_api.auth import CallRecorder, authenticate, require_project
 from prpc.codes import Code
 from prpc.errors import PrpcError
@@ -18,7 +17,7 @@ from prpc.formats import Encoded
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.errors import ActionError
-from runs.models import CL, Run
+from runs.models import CL, Run, holds_nul
 
 EMPTY = empty_pb2.Empty
 
@@ -52,9 +51,9 @@ def report_runs(request: migration_pb.ReportRunsRequest, context: CallContext):
                 f"runs[{i}]: give attempt.luci_project or a run id naming the project",
             )
         by_project[project].append(reported)
-    token = context.principal
-    if not request.runs and not token.all_projects and len(token.projects) == 1:
-        by_project[token.projects[0]] = []  # this CQDaemon is working on nothing now
+    sole_project = context.principal.sole_project
+    if not request.runs and sole_project:
+        by_project[sole_project] = []  # this CQDaemon is working on nothing now
     for project in by_project:
         require_project(context, project)
     perform(actions.report_runs, dict(by_project), actor(context))
@@ -121,9 +120,8 @@ def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context:
         raise PrpcError(Code.INVALID_ARGUMENT, "comment is required")
     require_project(context, request.project)
     run = in_scope(context, actions.find_run(request.run_id, request.attempt_key))
-    # No host holds a NUL, and PostgreSQL refuses to compare text with one.
     cl = None
-    if "\x00" not in request.host:
+    if not holds_nul(request.host):
         cl = CL.objects.filter(host=request.host, change=request.change).first()
     if run is None:
         raise PrpcError(
@@ -148,8 +146,7 @@ def listable_project(context: CallContext, project: str) -> bool:
     if not project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, project)
-    # No project is named with a NUL, and PostgreSQL refuses to compare text with one.
-    return "\x00" not in project
+    return not holds_nul(project)
 
 
 def fetch_active_runs(request: migration_pb.FetchActiveRunsRequest, context: CallContext):
@@ -176,12 +173,6 @@ def report_used_netrc(request: migration_pb.ReportUsedNetrcRequest, context: Cal
     return EMPTY()
 
 
-def write_rows_together(context: CallContext):
-    """A call's write-only rows (run events, a verdict, its call record) are inserted in one
-    round trip at the end of its transaction (cvsite.db.insert_later)."""
-    return inserts_deferred()
-
-
 MIGRATION = Service(
     migration_pb.DESCRIPTOR.services_by_name["Migration"],
     {
@@ -196,5 +187,4 @@ MIGRATION = Service(
     },
     authenticate=authenticate,
     observers=[CallRecorder()],
-    call_scope=write_rows_together,
 )

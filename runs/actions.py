@@ -1,9 +1,10 @@
 """Every change to a run's state, one function each (what happens on ReportVerifiedRun, ...).
 
 Each action runs in one transaction, writes a RunEvent for what it changed, and leaves side
-effects (Gerrit posts and submissions) as durable tasks enqueued in that same transaction, so
-a crash loses neither the state change nor the work it implies. Errors are ActionError with a
-gRPC-style code, which adapters (the Migration API) pass on to their callers.
+effects (Gerrit posts and submissions) as durable tasks that run only if that transaction
+commits (runs.side_effects), so a crash loses neither the state change nor the work it implies.
+Errors are ActionError with a gRPC-style code, which adapters (the Migration API) pass on to
+their callers.
 """
 
 from datetime import datetime
@@ -14,7 +15,6 @@ from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
-from cvsite.db import PreparedSelect, insert_later, select_together
 from gerrit import messages as gerrit_messages
 from gerrit.errors import GerritError
 from runs import clock, serializers, tasks
@@ -37,63 +37,22 @@ from runs.models import (
     VerifiedCQDRun,
     Verifier,
     VerifyAction,
+    holds_nul,
 )
 from runs.posts import deliver_post, message_digest, queue_result_message
+from runs.side_effects import enqueue_after_commit
 
 # Lookups ---------------------------------------------------------------------------------------
 
 
 def find_run(run_id: str, attempt_key: str) -> Run | None:
     """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
-    if _names_nothing(run_id, attempt_key):
-        return None
-    return _runs_named(Run.objects.all(), run_id, attempt_key).first()
+    return Run.objects.named(run_id, attempt_key).first()
 
 
 def find_run_to_verify(run_id: str, attempt_key: str) -> Run | None:
-    """The run find_run finds, locked for the rest of the caller's transaction, with its
-    verdict so far (`run.cqd_verified`) read in the same round trip, after the lock is held."""
-    if _names_nothing(run_id, attempt_key):
-        return None
-    if run_id:
-        selects = (_LOCKED_RUN_BY_ID(run_id=run_id), _VERDICT_BY_RUN_ID(run_id=run_id))
-    else:
-        selects = (
-            _LOCKED_RUN_BY_ATTEMPT(attempt_key=attempt_key),
-            _VERDICTS_BY_ATTEMPT(attempt_key=attempt_key),
-        )
-    found, verdicts = select_together(*selects)
-    if not found:
-        return None
-    run = found[0]
-    verdict = next((v for v in verdicts if v.run_id == run.id), None)
-    Run.cqd_verified.related.set_cached_value(run, verdict)
-    return run
-
-
-# Statements of their own, not joins: on PostgreSQL a caller that waited for the run's lock
-# would get the run re-read but a joined verdict as it was before the lock holder committed.
-_LOCKED_RUN_BY_ID = PreparedSelect(
-    lambda run_id: _runs_named(Run.objects.select_for_update(), run_id, "")[:1]
-)
-_LOCKED_RUN_BY_ATTEMPT = PreparedSelect(
-    lambda attempt_key: _runs_named(Run.objects.select_for_update(), "", attempt_key)[:1]
-)
-_VERDICT_BY_RUN_ID = PreparedSelect(lambda run_id: VerifiedCQDRun.objects.filter(run_id=run_id))
-_VERDICTS_BY_ATTEMPT = PreparedSelect(
-    lambda attempt_key: VerifiedCQDRun.objects.filter(run__cqd_attempt_key=attempt_key)
-)
-
-
-def _names_nothing(run_id: str, attempt_key: str) -> bool:
-    # No stored ID or key holds a NUL, and PostgreSQL refuses to even compare text with one.
-    return "\x00" in (run_id or attempt_key)
-
-
-def _runs_named(runs, run_id: str, attempt_key: str):
-    if run_id:
-        return runs.filter(id=run_id)
-    return runs.filter(cqd_attempt_key=attempt_key).order_by("id")
+    """The run find_run finds, locked for the rest of the caller's transaction."""
+    return Run.objects.select_for_update().named(run_id, attempt_key).first()
 
 
 # ReportVerifiedRun -----------------------------------------------------------------------------
@@ -104,8 +63,8 @@ def report_verified_run(
 ) -> None:
     """CQDaemon's verdict on a run cvsite manages. The first report wins; later ones are no-ops.
 
-    `run` is locked in the caller's transaction (find_run_to_verify or lock_run), which
-    holds every write: an ActionError is raised before the first one. SUBMIT (full runs)
+    `run` is locked in the caller's transaction (find_run_to_verify or lock_run), which this
+    action's writes join: an ActionError is raised before the first one. SUBMIT (full runs)
     starts submission; DRY_RUN_OK (other modes) and FAIL post their message to every CL, then
     end the run. A verdict that does not fit the run stores nothing.
     """
@@ -116,27 +75,33 @@ def report_verified_run(
             row = serializers.verified_run_row(run.id, request)
         except InvalidMessage as e:
             raise invalid(e) from e
-    # As find_run_to_verify read it with the run, else read now: after the lock either way.
-    if getattr(run, "cqd_verified", None) is not None:
-        return  # the first report won
-    if run.is_ended:
-        # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
-        action = migration_pb.ReportVerifiedRunRequest.Action
-        name = action.Name(request.action) if request.action in action.values() else None
-        record_event(
-            run, RunEventKind.CQD_VERIFIED, actor, f"ignored {name or f'action {request.action}'}"
-        )
-        return
-    row.update_time = clock.now()
-    insert_later(row)  # nothing in this call reads it back; the run lock keeps it first
-    record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
-    if row.action == VerifyAction.SUBMIT:
-        set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
-        tasks.submit_run.enqueue(run.id)
-    else:
-        # The task writes the messages' outbox rows: this call stays short, and the task is
-        # durable from this commit on.
-        tasks.finish_verified_run.enqueue(run.id)
+    with transaction.atomic(savepoint=False):
+        # A statement of its own, after the lock: under READ COMMITTED each statement sees what
+        # committed before it began, so a caller that waited for the lock sees the verdict its
+        # holder wrote (a join in the locking statement would show the row as it was before).
+        if VerifiedCQDRun.objects.filter(run_id=run.id).exists():
+            return  # the first report won
+        if run.is_ended:
+            # Nothing left to decide (CQDaemon reports late, e.g. after a cancel); keep a trace.
+            action = migration_pb.ReportVerifiedRunRequest.Action
+            name = action.Name(request.action) if request.action in action.values() else None
+            record_event(
+                run,
+                RunEventKind.CQD_VERIFIED,
+                actor,
+                f"ignored {name or f'action {request.action}'}",
+            )
+            return
+        row.update_time = clock.now()
+        row.save(force_insert=True)
+        record_event(run, RunEventKind.CQD_VERIFIED, actor, f"{VerifyAction(row.action).name}")
+        if row.action == VerifyAction.SUBMIT:
+            set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor)
+            enqueue_after_commit(tasks.submit_run, run.id)
+        else:
+            # The task writes the messages' outbox rows: this call stays short, and the task
+            # runs once this commits.
+            enqueue_after_commit(tasks.finish_verified_run, run.id)
 
 
 def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest) -> None:
@@ -154,7 +119,7 @@ def _check_action_fits(run: Run, request: migration_pb.ReportVerifiedRunRequest)
 def announce_result(run: Run, message: str) -> None:
     """Posts an ended run's result message on its CLs, durably (for cvsite-verified runs)."""
     queue_result_message(run, message)
-    tasks.post_result_messages.enqueue(run.id)
+    enqueue_after_commit(tasks.post_result_messages, run.id)
 
 
 # ReportFinishedRun -----------------------------------------------------------------------------
@@ -377,7 +342,7 @@ def report_used_netrc(gerrit_host: str, access_token: str) -> None:
     """Stores (last write wins) the legacy token CQDaemon uses for a Gerrit host, encrypted."""
     if not gerrit_host or not access_token:
         raise ActionError(Code.INVALID_ARGUMENT, "access_token and gerrit_host required")
-    if len(gerrit_host) > 255 or "\x00" in gerrit_host:
+    if len(gerrit_host) > 255 or holds_nul(gerrit_host):
         raise ActionError(Code.INVALID_ARGUMENT, "gerrit_host is not a host name")
     token = NetrcToken(gerrit_host=gerrit_host)
     token.set_access_token(access_token)

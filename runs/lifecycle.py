@@ -5,17 +5,14 @@ change a run the same way: lock it, move its status, record an event. They impor
 it imports none of them.
 """
 
-from cvsite.db import insert_later
 from runs import clock
 from runs.errors import ActionError, Code
-from runs.models import Run, RunEvent, RunEventKind, RunStatus
+from runs.models import RUN_ENDED_MASK, Run, RunEvent, RunEventKind, RunStatus
 
 
 def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **statuses) -> None:
-    """Writes the event, with the rows of an enclosing inserts_deferred() block if any: no
-    step of a call reads events back."""
-    insert_later(
-        RunEvent(run=run, time=clock.now(), actor=actor, kind=kind, detail=detail, **statuses)
+    RunEvent.objects.create(
+        run=run, time=clock.now(), actor=actor, kind=kind, detail=detail, **statuses
     )
 
 
@@ -29,7 +26,7 @@ def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_ti
     previous = run.status
     run.status = status
     run.eversion += 1
-    if status & 64:
+    if status & RUN_ENDED_MASK:
         run.end_time = end_time or clock.now()
         run.end_reason = reason
     run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])

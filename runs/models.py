@@ -125,6 +125,29 @@ class CL(ChangeSnapshot):
         return f"https://{self.host}/{self.change}"
 
 
+def holds_nul(text: str) -> bool:
+    """Whether `text` holds a NUL: no stored name (run ID, attempt key, host, project) does, and
+    PostgreSQL refuses to even compare text with one, so a lookup by it finds nothing."""
+    return "\x00" in text
+
+
+class RunQuerySet(models.QuerySet):
+    def active(self) -> "RunQuerySet":
+        return self.filter(status__in=RunStatus.active())
+
+    def ended(self) -> "RunQuerySet":
+        return self.filter(status__in=RunStatus.ended())
+
+    def named(self, run_id: str, attempt_key: str) -> "RunQuerySet":
+        """The run with ID `run_id`, else the runs of CQDaemon attempt `attempt_key`, newest
+        first (run IDs sort newest first)."""
+        if holds_nul(run_id or attempt_key):
+            return self.none()
+        if run_id:
+            return self.filter(id=run_id)
+        return self.filter(cqd_attempt_key=attempt_key).order_by("id")
+
+
 class Run(models.Model):
     """A CV Run: verification (and maybe submission) of a set of CLs triggered together."""
 
@@ -154,6 +177,8 @@ class Run(models.Model):
         null=True, blank=True, help_text="A pending cancellation waits for CQDaemon until then."
     )
     eversion = models.PositiveIntegerField(default=1, help_text="Bumped on every change.")
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -3,7 +3,6 @@
 from collections import defaultdict
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunCLDep, RunStatus, Verifier
@@ -39,7 +38,7 @@ def runs_for_cqdaemon(project: str) -> CQDaemonRuns:
     run_ids = list(runs.order_by("id").values_list("id", flat=True))
     # Ordered here, not by the database: sorting every served message there costs more.
     positioned = defaultdict(list)
-    for run_id, position, served in values_in_binary(
+    for run_id, position, served in (
         RunCL.objects.filter(run__in=runs)
         .order_by()
         .values_list("run_id", "position", "served_message")
@@ -63,32 +62,6 @@ def runs_for_cqdaemon(project: str) -> CQDaemonRuns:
         outside_cls[clid] = CLView(*snapshot)
     fyi_deps = {run_id: sorted(clids) for run_id, clids in fyi_clids.items()}
     return CQDaemonRuns(run_ids, cls, fyi_deps, outside_cls)
-
-
-def values_in_binary(queryset) -> list[tuple]:
-    """The rows of a `values_list()` of plain columns (text, integers, bytes: no converters).
-
-    On PostgreSQL they are fetched in binary format: Django's cursors ask for text, in which a
-    bytea column travels as hex, twice its size, and must be decoded. The query still goes
-    through Django's cursor wrapper, so it is logged and counted like any other.
-    """
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    import psycopg
-
-    sql, params = queryset.query.sql_with_params()
-    connection.ensure_connection()
-    # Binding on the server too: Django's ClientCursor cannot ask for binary results.
-    raw = psycopg.Cursor(connection.connection)
-    raw.format = psycopg.pq.Format.BINARY
-    cursor = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
-    with cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def cls_excluded_from_cqdaemon(project: str) -> list[CL]:

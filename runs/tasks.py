@@ -1,7 +1,7 @@
 """Durable side effects of run actions: Gerrit posts and submissions.
 
-Tasks are rows in the database (django-tasks with django-tasks-db), enqueued inside the
-transaction of the action that needs them, so they exist exactly when that action committed.
+Tasks are rows in the database (django-tasks with django-tasks-db), enqueued for the commit of
+the action that needs them (runs.side_effects), so they exist exactly when that action committed.
 Each task is idempotent: it re-reads what is already done (RunCL.submit_time,
 GerritPost.posted_at) and skips it. A transient Gerrit failure re-enqueues the task with
 exponential backoff, without a limit: a Gerrit outage delays runs, it never loses them.
@@ -30,6 +30,7 @@ from runs.models import (
     VerifyAction,
 )
 from runs.posts import deliver_post, queue_result_message, verdict_message
+from runs.side_effects import enqueue_after_commit
 from runs.submission import submission_order
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def backoff(attempt: int) -> timedelta:
 def retry_later(task_function, run_id: str, attempt: int, error: GerritError) -> None:
     delay = backoff(attempt)
     logger.warning("%s for %s: %s; retrying in %s", task_function.name, run_id, error, delay)
-    task_function.using(run_after=clock.now() + delay).enqueue(run_id, attempt + 1)
+    enqueue_after_commit(task_function.using(run_after=clock.now() + delay), run_id, attempt + 1)
 
 
 @task()

@@ -22,6 +22,7 @@ from django_tasks import task
 
 from runs import clock
 from runs.errors import ActionError, Code
+from runs.side_effects import enqueue_after_commit
 from runs.tasks import backoff
 from tryjobs import passes, stale
 
@@ -40,7 +41,9 @@ def process_tryjob_events(run_id: str, attempt: int = 0) -> None:
             raise
         delay = backoff(attempt)
         logger.warning("tryjob events of %s: %s; retrying in %s", run_id, e, delay)
-        process_tryjob_events.using(run_after=clock.now() + delay).enqueue(run_id, attempt + 1)
+        enqueue_after_commit(
+            process_tryjob_events.using(run_after=clock.now() + delay), run_id, attempt + 1
+        )
         return
     if result is not None:
         wake_runs(result.woken_runs)
@@ -49,7 +52,7 @@ def process_tryjob_events(run_id: str, attempt: int = 0) -> None:
 def wake_runs(run_ids: Iterable[str]) -> None:
     """A pass over their events for each run, soon."""
     for run_id in sorted(set(run_ids)):
-        process_tryjob_events.enqueue(run_id)
+        enqueue_after_commit(process_tryjob_events, run_id)
 
 
 @task()
@@ -65,8 +68,12 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int, attempt: int =
         logger.warning("stale tryjob %s of CL %s not cancelled: %s", tryjob_id, cl_id, reason)
     if report.retry_in is not None:
         delay = max(report.retry_in, backoff(attempt)) if report.failed else report.retry_in
-        cancel_stale_tryjobs.using(run_after=clock.now() + delay).enqueue(
-            cl_id, previous, current, attempt + 1
+        enqueue_after_commit(
+            cancel_stale_tryjobs.using(run_after=clock.now() + delay),
+            cl_id,
+            previous,
+            current,
+            attempt + 1,
         )
 
 
@@ -83,7 +90,7 @@ def schedule_stale_tryjob_cancellation(cl_id: int, previous: int, current: int) 
         )
     if previous == 0:
         return False
-    cancel_stale_tryjobs.using(run_after=clock.now() + STALE_DELAY).enqueue(
-        cl_id, previous, current
+    enqueue_after_commit(
+        cancel_stale_tryjobs.using(run_after=clock.now() + STALE_DELAY), cl_id, previous, current
     )
     return True

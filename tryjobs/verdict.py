@@ -14,6 +14,7 @@ from runs.actions import announce_result
 from runs.lifecycle import set_status
 from runs.models import Run, RunMode, RunStatus
 from runs.posts import VERIFIED_OK_MESSAGE
+from runs.side_effects import enqueue_after_commit
 from tryjobs import serializers
 from tryjobs.external_id import ExternalIDError, external_id_url
 from tryjobs.models import ExecutionLogEntry, LogKind, TryjobStatus
@@ -37,7 +38,7 @@ def follow_state(
     if state.status == State.SUCCEEDED:
         if run.mode == RunMode.FULL_RUN:
             set_status(run, RunStatus.WAITING_FOR_SUBMISSION, actor, SUCCEEDED_REASON)
-            run_tasks.submit_run.enqueue(run.id)
+            enqueue_after_commit(run_tasks.submit_run, run.id)
         else:
             set_status(run, RunStatus.SUCCEEDED, actor, SUCCEEDED_REASON)
             announce_result(run, VERIFIED_OK_MESSAGE)

@@ -43,6 +43,7 @@ from runs.actions import FINAL_STATUS_BY_ATTEMPT
 from runs.ids import IDError, RunID, gerrit_cl_external_id, validate_project
 from runs.models import (
     CL,
+    RUN_ENDED_MASK,
     ImportedAttempt,
     Run,
     RunCL,
@@ -107,7 +108,7 @@ class ParsedAttempt:
 
     @property
     def ended(self) -> bool:
-        return bool(self.status & 64)
+        return bool(self.status & RUN_ENDED_MASK)
 
 
 def parse_attempt(raw: bytes) -> ParsedAttempt:
@@ -144,7 +145,7 @@ def attempt_record(attempt: bq_pb.Attempt) -> ParsedAttempt:
         )
     start_time = to_datetime(attempt.start_time) if attempt.HasField("start_time") else None
     end_time = None
-    if status & 64:
+    if status & RUN_ENDED_MASK:
         if not attempt.HasField("end_time"):
             name = bq_pb.AttemptStatus.Name(attempt.status)
             raise Reject(f"end_time: a {name} attempt has ended, so it needs an end time")
@@ -163,7 +164,7 @@ def attempt_record(attempt: bq_pb.Attempt) -> ParsedAttempt:
     except InvalidMessage as e:
         raise Reject(str(e)) from None
     builds = _builds(attempt)
-    ended = bool(status & 64)
+    ended = bool(status & RUN_ENDED_MASK)
     rank = (ended, end_time if ended else (start_time or create_time), len(builds))
     return ParsedAttempt(
         key=attempt.key,
@@ -491,7 +492,7 @@ class AttemptHandler(Handler):
         )
 
     def _plan_update(self, item: ParsedAttempt, state: _RunState, source: str, plan: _Plan):
-        run_ended = bool(state.status & 64)
+        run_ended = bool(state.status & RUN_ENDED_MASK)
         # The import owns a run it imported; any other run only moves from active to ended.
         owns = state.rank is not None
         if (owns or (item.ended and not run_ended)) and (

@@ -21,6 +21,7 @@ Exit status: 0, or 3 when records were rejected (unless --allow-rejects), or 1 o
 from django.core.management.base import BaseCommand, CommandError
 
 from importers.backfill.core import BackfillError, Handler, Options, Source, Summary, run_backfill
+from importers.backfill.source import FileSource
 
 __all__ = ["REJECTS_EXIT_STATUS", "BackfillCommand"]
 
@@ -84,8 +85,6 @@ class BackfillCommand(BaseCommand):
         )
 
     def make_source(self, options) -> Source:
-        from importers.backfill.source import FileSource
-
         try:
             return FileSource(options["input"])
         except OSError as e:

@@ -5,7 +5,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from runs.ids import RunID
-from runs.models import CL, Run, RunStatus
+from runs.models import CL, RUN_ENDED_MASK, Run, RunStatus
 
 _counter = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -24,7 +24,7 @@ def make_run(project: str = "chromium", **overrides) -> Run:
         "mode": "DRY_RUN",
         "create_time": create_time,
         "start_time": create_time,
-        "end_time": create_time + timedelta(hours=1) if status & 64 else None,
+        "end_time": create_time + timedelta(hours=1) if status & RUN_ENDED_MASK else None,
     }
     fields.update(overrides)
     return Run.objects.create(**fields)

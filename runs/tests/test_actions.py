@@ -206,21 +206,24 @@ def test_the_first_verdict_wins(gerrit, run_tasks):
 
 
 @pytest.mark.parametrize("by", ["run-id", "attempt-key"])
-def test_a_run_to_verify_comes_locked_with_its_verdict_so_far_in_one_round_trip(by):
-    unverified, verified_before = make_run(), make_run()
-    report_verified(verified_before, verified(verified_before, Action.ACTION_DRY_RUN_OK))
+def test_a_run_to_verify_comes_locked_in_one_query(by):
+    run = make_run()
+    names = (run.id, "") if by == "run-id" else ("", run.cqd_attempt_key)
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        assert actions.find_run_to_verify(*names) == run
+    assert len(captured) == 1
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in captured[0]["sql"]
 
-    for run, expected in ((unverified, None), (verified_before, Action.ACTION_DRY_RUN_OK)):
-        names = (run.id, "") if by == "run-id" else ("", run.cqd_attempt_key)
-        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
-            found = actions.find_run_to_verify(*names)
-            verdict = getattr(found, "cqd_verified", None)  # read with the run: no query
-        assert found == run
-        assert (verdict.action if verdict else None) == expected
-        if connection.vendor == "postgresql":
-            assert len(captured) == 1 and "FOR UPDATE" in captured[0]["sql"]
-        else:
-            assert len(captured) == 2
+
+def test_a_verdict_is_looked_for_after_the_run_is_locked():
+    run = make_run()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        found = actions.find_run_to_verify(run.id, "")
+        actions.report_verified_run(found, verified(run, Action.ACTION_DRY_RUN_OK), actor="cqd")
+    verdict_table = VerifiedCQDRun._meta.db_table
+    first_read = next(i for i, q in enumerate(captured) if verdict_table in q["sql"])
+    assert first_read == 1 and captured[first_read]["sql"].startswith("SELECT")
 
 
 def test_runs_sharing_an_attempt_key_each_get_their_own_verdict():
@@ -240,8 +243,10 @@ def test_runs_sharing_an_attempt_key_each_get_their_own_verdict():
     with transaction.atomic():
         found = actions.find_run_to_verify("", key)
         assert found == newest
-        assert getattr(found, "cqd_verified", None) is None  # the older run's is not its own
-        assert actions.find_run_to_verify(older.id, "").cqd_verified.run_id == older.id
+        actions.report_verified_run(found, verified(newest, Action.ACTION_FAIL, "own"), "cqd")
+
+    assert VerifiedCQDRun.objects.get(run=older).action == Action.ACTION_DRY_RUN_OK
+    assert VerifiedCQDRun.objects.get(run=newest).action == Action.ACTION_FAIL
 
 
 @pytest.mark.parametrize("names", [("chromium/0-1-unknown", ""), ("", "unknown"), ("a\x00b", "")])

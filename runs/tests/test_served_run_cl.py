@@ -189,7 +189,6 @@ def test_fetch_active_runs_answer_is_the_encoding_of_the_whole_message():
     expected_runs.sort(key=lambda r: r.id)
     with CaptureQueriesContext(connection) as captured:
         runs = queries.runs_for_cqdaemon("chromium")
-    # Fetched in binary on PostgreSQL, and still logged and counted like any query.
     assert len(captured) == 4
     assert sum('"served_message"' in query["sql"] for query in captured) == 1
 
