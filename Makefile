@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test protos bench lint migrate clean
+.PHONY: run serve test protos bench lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ run: migrate
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production serving: gunicorn with gunicorn.conf.py, production settings from the environment
+# (DJANGO_SECRET_KEY, NETRC_TOKEN_KEYS, DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...: see README).
+serve: $(STAMP)
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
 
 # The whole suite; DATABASE_URL selects the database (SQLite by default).
 test: $(STAMP)

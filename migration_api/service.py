@@ -7,6 +7,7 @@ bearer token and may only touch the LUCI projects that token covers.
 
 from collections import defaultdict
 
+from django.conf import settings
 from google.protobuf import empty_pb2
 
 from cvproto.migration import migration_pb2 as migration_pb
@@ -182,6 +183,13 @@ def write_rows_together(context: CallContext):
     return inserts_deferred()
 
 
+def request_limit(method: str) -> int:
+    """ReportRuns carries a project's every active run; every other request is small."""
+    if method == "ReportRuns":
+        return settings.MIGRATION_MAX_REPORT_RUNS_BYTES
+    return settings.MIGRATION_MAX_REQUEST_BYTES
+
+
 MIGRATION = Service(
     migration_pb.DESCRIPTOR.services_by_name["Migration"],
     {
@@ -195,6 +203,7 @@ MIGRATION = Service(
         "ReportUsedNetrc": report_used_netrc,
     },
     authenticate=authenticate,
+    max_request_bytes=request_limit,
     observers=[CallRecorder()],
     call_scope=write_rows_together,
 )

@@ -8,12 +8,18 @@ the body is read by the protocol's size-limited reader instead of `request.data`
 would skip the parser for an empty body and buffer without a limit).
 
 Processing order: method lookup, Accept, Accept-Encoding, X-Prpc-Max-Response-Size,
-metadata and timeout, Content-Type, body, `authenticate`, handler.
+metadata and timeout, Content-Type, `authenticate`, body, handler. Authentication needs only
+the headers, so a caller without credentials is refused before its body is read.
 
 Settings (read per request):
 
 - `PRPC_MAX_REQUEST_BYTES` (default 64 MiB): cap on the request body, on the wire and
-  after gunzip; beyond it the answer is UNAVAILABLE (503).
+  after gunzip, for every method (a service may set lower limits per method); beyond it the
+  answer is INVALID_ARGUMENT (400) naming the limit, before the body is read when
+  Content-Length announces it.
+- `PRPC_BODY_READ_SECONDS` (default 10): how long the body may take to arrive, shortened to
+  the client's X-Prpc-Grpc-Timeout; past it the answer is DEADLINE_EXCEEDED (504). A client
+  trickling its body holds a server thread for no longer.
 - `PRPC_COMPRESS_RESPONSES` (default True): gzip response bodies over 1 KiB for clients
   whose Accept-Encoding allows gzip.
 - `PRPC_EXPOSE_SERVER_ERROR_MESSAGES` (default False): send a handler's own message for
@@ -70,6 +76,9 @@ from prpc.service import CallContext, Method, Service
 logger = logging.getLogger("prpc")
 
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
+DEFAULT_BODY_READ_SECONDS = 10.0
+# Where gunicorn hands over the connection's socket (its documented WSGI environ key).
+SERVER_SOCKET_KEY = "gunicorn.socket"
 GZIP_MIN_BYTES = 1024
 
 ERROR_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -77,6 +86,10 @@ ERROR_CONTENT_TYPE = "text/plain; charset=utf-8"
 
 def max_request_bytes() -> int:
     return int(getattr(settings, "PRPC_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES))
+
+
+def body_read_seconds() -> float:
+    return float(getattr(settings, "PRPC_BODY_READ_SECONDS", DEFAULT_BODY_READ_SECONDS))
 
 
 class Registry:
@@ -221,18 +234,33 @@ class PrpcView(APIView):
 
         parser = self.get_content_negotiator().select_parser(request, self.get_parsers())
         context.request_format = parser.wire_format
+        content_length = _content_length(meta)
+        coding = content_coding(meta.get("HTTP_CONTENT_ENCODING"))
+
+        if service.authenticate is not None:
+            context.principal = service.authenticate(context)
+
+        if context.deadline_exceeded():
+            raise ProtocolError(
+                Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
+            )
+        limit = max_request_bytes()
+        if service.max_request_bytes is not None:
+            limit = min(limit, service.max_request_bytes(method.name))
+        read_seconds = body_read_seconds()
+        if context.timeout is not None:
+            read_seconds = min(read_seconds, max(context.time_remaining(), 0.0))
         body = read_body(
             request._request,
-            content_length=_content_length(meta),
-            coding=content_coding(meta.get("HTTP_CONTENT_ENCODING")),
-            limit=max_request_bytes(),
+            content_length=content_length,
+            coding=coding,
+            limit=limit,
+            seconds=read_seconds,
+            socket=meta.get(SERVER_SOCKET_KEY),
         )
         message = parser.parse(
             io.BytesIO(body), parser.media_type, {"message_class": method.request_class}
         )
-
-        if service.authenticate is not None:
-            context.principal = service.authenticate(context)
         if context.deadline_exceeded():
             raise ProtocolError(
                 Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"

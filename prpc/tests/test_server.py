@@ -389,16 +389,38 @@ def test_request_exactly_at_the_limit_passes(post, settings):
     assert run_ids(response) == ["x" * 1016]
 
 
-def test_request_over_the_limit_is_unavailable(post, settings):
+def test_request_over_the_limit_is_invalid_and_names_the_limit(post, settings):
     settings.PRPC_MAX_REQUEST_BYTES = 1024
     response = post("FetchActiveRuns", sized_request(1025))
     assert_error(
         response,
-        503,
-        Code.UNAVAILABLE,
-        "reading the request: the request size exceeds the server limit",
+        400,
+        Code.INVALID_ARGUMENT,
+        "reading the request: the request body exceeds the limit of 1024 bytes",
     )
     assert "FetchActiveRuns" not in STATE.requests
+
+
+def test_a_method_limit_is_enforced_and_the_server_limit_still_caps_it(post, settings):
+    STATE.method_limits["FetchActiveRuns"] = 200
+    over = post("FetchActiveRuns", sized_request(201))
+    assert_error(
+        over,
+        400,
+        Code.INVALID_ARGUMENT,
+        "reading the request: the request body exceeds the limit of 200 bytes",
+    )
+    assert "FetchActiveRuns" not in STATE.requests
+    assert_ok(post("FetchActiveRuns", sized_request(200)))
+    STATE.method_limits["FetchActiveRuns"] = 10_000
+    settings.PRPC_MAX_REQUEST_BYTES = 1024
+    assert post("FetchActiveRuns", sized_request(1025)).status_code == 400
+
+
+def test_a_body_too_large_for_its_method_is_refused_before_authentication_succeeds(post):
+    STATE.method_limits["FetchActiveRuns"] = 200
+    response = post("FetchActiveRuns", sized_request(201), {"Authorization": "Bearer bad"})
+    assert response.status_code == 401  # the headers decide first: no token, no body read
 
 
 def test_decompressed_size_limit(post, settings):
@@ -410,9 +432,9 @@ def test_decompressed_size_limit(post, settings):
     over = post("FetchActiveRuns", gzip.compress(sized_request(1025)), {"Content-Encoding": "gzip"})
     assert_error(
         over,
-        503,
-        Code.UNAVAILABLE,
-        "decompressing the request: the decompressed request size exceeds the server limit",
+        400,
+        Code.INVALID_ARGUMENT,
+        "decompressing the request: the decompressed body exceeds the limit of 1024 bytes",
     )
 
 
@@ -421,9 +443,9 @@ def test_gzip_bomb_is_refused(post, settings):
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < settings.PRPC_MAX_REQUEST_BYTES
     response = post("FetchActiveRuns", bomb, {"Content-Encoding": "gzip"})
-    assert response.status_code == 503
-    assert response.headers["X-Prpc-Grpc-Code"] == "14"
-    assert "decompressed request size exceeds the server limit" in response.text
+    assert response.status_code == 400
+    assert response.headers["X-Prpc-Grpc-Code"] == "3"
+    assert "decompressed body exceeds the limit of 1048576 bytes" in response.text
 
 
 def test_body_shorter_than_content_length_is_cancelled(base_url):
@@ -975,8 +997,12 @@ def test_authentication_failures(post, caplog, token, status, code, message):
         assert "token store unreachable" in caplog.text
 
 
-def test_body_is_decoded_before_authentication(post):
+def test_authentication_comes_before_the_body(post):
+    # A caller without credentials is refused from its headers: its body is never read.
     response = post("FetchActiveRuns", b"\xff", {"Authorization": "Bearer bad"})
+    assert response.status_code == 401
+    assert "FetchActiveRuns" not in STATE.requests
+    response = post("FetchActiveRuns", b"\xff", {"Authorization": "Bearer good"})
     assert response.status_code == 400
     assert response.text.startswith("could not decode body")
 

@@ -43,6 +43,8 @@ class State:
     break_observer: bool = False
     break_transactional_observer: bool = False
     break_call_scope: bool = False
+    # method -> body limit, for the service's per-method limits (none when absent)
+    method_limits: dict[str, int] = field(default_factory=dict)
     # (method, "enter" or "exit", whether inside a transaction, in-transaction observations so far)
     scope_log: list[tuple[str, str, bool, int]] = field(default_factory=list)
 
@@ -51,6 +53,7 @@ class State:
             self.break_observer = False
             self.break_transactional_observer = False
             self.break_call_scope = False
+            self.method_limits.clear()
             self.scope_log.clear()
             self.observed.clear()
             self.observed_in_transaction.clear()
@@ -273,6 +276,7 @@ service = Service(
     authenticate=authenticate,
     observers=[BreakableObserver(), RecordingObserver(), TransactionalObserver()],
     call_scope=call_scope,
+    max_request_bytes=lambda method: STATE.method_limits.get(method, 1 << 40),
 )
 
 
