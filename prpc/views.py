@@ -8,7 +8,8 @@ the body is read by the protocol's size-limited reader instead of `request.data`
 would skip the parser for an empty body and buffer without a limit).
 
 Processing order: method lookup, Accept, Accept-Encoding, X-Prpc-Max-Response-Size,
-metadata and timeout, Content-Type, `authenticate`, body, handler. Authentication needs only
+metadata and timeout, Content-Type, `authenticate`, body (decoded, then every Timestamp in it
+checked against the range the protobuf spec allows), handler. Authentication needs only
 the headers, so a caller without credentials is refused before its body is read.
 
 Settings (read per request):
@@ -45,7 +46,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
 from google.protobuf import any_pb2, json_format, text_format
 from google.protobuf.message import Message
@@ -53,6 +54,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from cvproto.validation import InvalidMessage, check_timestamps
 from prpc.body import content_coding, read_body
 from prpc.codes import Code, code_name, generic_server_message, http_status
 from prpc.cors import AccessControlPolicy, cors_headers
@@ -82,6 +84,11 @@ SERVER_SOCKET_KEY = "gunicorn.socket"
 GZIP_MIN_BYTES = 1024
 
 ERROR_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+# What Django raises when the database cannot be reached or drops the connection (a server
+# down, restarting or refusing connections; SQLite's "database is locked"): answered
+# UNAVAILABLE, which clients retry, rather than INTERNAL.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def max_request_bytes() -> int:
@@ -188,6 +195,14 @@ class PrpcView(APIView):
             elif exc.code == Code.DEADLINE_EXCEEDED:
                 logger.warning("pRPC %s: %s", context.full_method, exc.message)
             response = _error_response(exc, context.response_format or Format.BINARY)
+        except DATABASE_UNAVAILABLE as exc:
+            # The database is down or unreachable: the client should retry later. One line
+            # per call, not a traceback: an outage would otherwise flood the log.
+            logger.warning("pRPC %s: database unavailable: %s", context.full_method, _one_line(exc))
+            code = Code.UNAVAILABLE
+            response = _error_response(
+                PrpcError(Code.UNAVAILABLE), context.response_format or Format.BINARY
+            )
         except Exception:
             # Authentication or handler bug: log it all, tell the client nothing of it.
             logger.exception("pRPC %s: unexpected error serving the call", context.full_method)
@@ -202,6 +217,13 @@ class PrpcView(APIView):
                 continue
             try:
                 observer.on_call_finished(context, code, duration)
+            except DATABASE_UNAVAILABLE as exc:
+                logger.warning(
+                    "pRPC %s: observer %r: database unavailable: %s",
+                    context.full_method,
+                    observer,
+                    _one_line(exc),
+                )
             except Exception:
                 logger.exception("pRPC %s: observer %r failed", context.full_method, observer)
         return response
@@ -261,6 +283,10 @@ class PrpcView(APIView):
         message = parser.parse(
             io.BytesIO(body), parser.media_type, {"message_class": method.request_class}
         )
+        try:
+            check_timestamps(message)
+        except InvalidMessage as exc:
+            raise ProtocolError(Code.INVALID_ARGUMENT, f"bad request: {exc}") from None
         if context.deadline_exceeded():
             raise ProtocolError(
                 Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
@@ -305,6 +331,10 @@ class PrpcView(APIView):
             response["Content-Encoding"] = "gzip"
         _protocol_headers(response, Code.OK)
         return response
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _in_transaction(observer) -> bool:

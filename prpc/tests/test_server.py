@@ -997,6 +997,52 @@ def test_authentication_failures(post, caplog, token, status, code, message):
         assert "token store unreachable" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "reason"),
+    [
+        (253_402_300_800, 0, "seconds 253402300800 is outside 0001-01-01..9999-12-31"),
+        (-62_135_596_801, 0, "seconds -62135596801 is outside 0001-01-01..9999-12-31"),
+        (0, 1_000_000_000, "nanos 1000000000 is outside 0..999999999"),
+        (0, -1, "nanos -1 is outside 0..999999999"),
+    ],
+)
+def test_a_timestamp_outside_the_spec_is_invalid_wherever_it_is(post, seconds, nanos, reason):
+    request = pb.ReportRunsRequest()
+    request.runs.add().attempt.start_time.seconds = 1
+    changes = request.runs.add().attempt.gerrit_changes
+    changes.add()
+    bad = changes.add().trigger_time
+    bad.seconds, bad.nanos = seconds, nanos
+    response = post("ReportRuns", request.SerializeToString())
+    assert response.status_code == 400
+    assert response.text.startswith(
+        f"bad request: runs[1].attempt.gerrit_changes[1].trigger_time: {reason}"
+    )
+    assert "ReportRuns" not in STATE.requests
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"), [(-62_135_596_800, 0), (253_402_300_799, 999_999_999)]
+)
+def test_the_first_and_last_instants_of_the_spec_are_accepted(post, seconds, nanos):
+    request = pb.ReportRunsRequest()
+    start = request.runs.add().attempt.start_time
+    start.seconds, start.nanos = seconds, nanos
+    assert_ok(post("ReportRuns", request.SerializeToString()))
+
+
+def test_a_database_outage_is_unavailable_with_one_log_line(post, caplog):
+    with caplog.at_level("WARNING", logger="prpc"):
+        response = post("FetchActiveRuns", runs_request("db-down"))
+    assert_error(response, 503, Code.UNAVAILABLE, "Service unavailable")
+    records = [r for r in caplog.records if r.name == "prpc"]
+    assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+    assert records[0].getMessage() == (
+        "pRPC /migration.Migration/FetchActiveRuns: database unavailable: "
+        'connection to server at "127.0.0.1", port 5432 failed: Refused'
+    )
+
+
 def test_authentication_comes_before_the_body(post):
     # A caller without credentials is refused from its headers: its body is never read.
     response = post("FetchActiveRuns", b"\xff", {"Authorization": "Bearer bad"})

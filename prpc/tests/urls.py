@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -199,6 +199,8 @@ def fetch_active_runs(request: pb.FetchActiveRunsRequest, context: CallContext):
         return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id=argument)])
     if verb == "crash":
         raise RuntimeError("database password is hunter2")
+    if verb == "db-down":
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed:\n\tRefused')
     if verb == "encoded":
         return Encoded(pb.FetchActiveRunsResponse, encoded_runs(argument))
     if verb == "encoded-wrong":
