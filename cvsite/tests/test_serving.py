@@ -8,22 +8,18 @@ with them, a normal call is still answered. The bounds below are timeouts that s
 test, far above what a working server needs; they are not speed measurements.
 """
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
 from cvproto.migration import migration_pb2 as migration_pb
+from cvsite.tests.gunicorn_support import Served, gunicorn, issue_token, manage, production_env
 
-ROOT = Path(__file__).resolve().parents[2]
 THREADS = 2
 SLOW_CLIENTS = THREADS + 2
 BODY_READ_SECONDS = 2
@@ -36,83 +32,21 @@ FETCH = "/prpc/migration.Migration/FetchActiveRuns"
 
 
 @dataclass
-class Served:
-    url: str
+class Endpoint:
+    server: Served
     token: str
-    host_port: tuple[str, int]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
+def served(tmp_path_factory) -> Iterator[Endpoint]:
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cvsite.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "serving-test-" + "k" * 50,
-        "NETRC_TOKEN_KEYS": "dGVzdC1vbmx5LW5ldHJjLWtleS0wMDAwMDAwMDAwMDA=",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp / 'serve.sqlite3'}",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": str(THREADS),
-        "PRPC_BODY_READ_SECONDS": str(BODY_READ_SECONDS),
-    }
-    _manage(env, "migrate", "--no-input", "-v0")
-    token = _manage(env, "create_api_token", "cqdaemon-test", "--project", "chromium")
-    token = token.strip().splitlines()[-1]
-    log = (tmp / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+    env = production_env(
+        f"sqlite:///{tmp / 'serve.sqlite3'}", PRPC_BODY_READ_SECONDS=str(BODY_READ_SECONDS)
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp / "gunicorn.log").read_text()
-            try:
-                requests.get(url + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        yield Served(url, token, ("127.0.0.1", port))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    manage(env, "migrate", "--no-input", "-v0")
+    token = issue_token(env, "chromium")
+    with gunicorn(env, tmp / "gunicorn.log", workers=1, threads=THREADS) as server:
+        yield Endpoint(server, token)
 
 
 def _fetch_request() -> bytes:
@@ -156,9 +90,9 @@ class SlowClient(threading.Thread):
                     return
 
 
-def _normal_call(served: Served) -> requests.Response:
+def _normal_call(served: Endpoint) -> requests.Response:
     return requests.post(
-        served.url + FETCH,
+        served.server.url + FETCH,
         data=_fetch_request(),
         headers={
             "Content-Type": "application/prpc; encoding=binary",
@@ -172,7 +106,7 @@ def _normal_call(served: Served) -> requests.Response:
 @pytest.mark.parametrize("token_kind", ["valid", "invalid"])
 def test_a_normal_call_is_answered_while_slow_clients_outnumber_the_threads(served, token_kind):
     token = served.token if token_kind == "valid" else "not-a-token"
-    slow = [SlowClient(served.host_port, token) for _ in range(SLOW_CLIENTS)]
+    slow = [SlowClient(served.server.address, token) for _ in range(SLOW_CLIENTS)]
     for client in slow:
         client.start()
     try:
