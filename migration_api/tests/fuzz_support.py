@@ -127,8 +127,18 @@ def seed_pool(gerrit) -> Pool:
     return Pool(strings, ints, contexts)
 
 
+class Tally:
+    """How many requests the fuzz and boundary tests sent, and how many got an HTTP 500:
+    printed at the end of the session (`make fuzz` reports it)."""
+
+    requests = 0
+    http_500 = 0
+
+
 def check_answer(response, method: str, encoding: str, caplog, body: bytes) -> int:
     """Asserts the answer is a deliberate pRPC answer; returns its code."""
+    Tally.requests += 1
+    Tally.http_500 += response.status_code == 500
     context = f"{method} {encoding} body={body[:300]!r}"
     unexpected = [
         r for r in caplog.records if r.name.split(".")[0] == "prpc" and r.levelno >= logging.ERROR
