@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where the serving processes' Prometheus metrics meet (prometheus-client's multiprocess mode).
+METRICS_DIR ?= $(CURDIR)/.metrics
 
 .PHONY: run serve test fuzz protos bench lint migrate clean
 
@@ -38,7 +40,9 @@ serve: $(STAMP)
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	HOST=$(HOST) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) \
+		$(BIN)/gunicorn --config gunicorn.conf.py
 
 # The whole suite; DATABASE_URL selects the database (SQLite by default).
 test: $(STAMP)

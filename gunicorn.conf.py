@@ -9,11 +9,14 @@ be (MIGRATION_MAX_REQUEST_BYTES). Put a buffering reverse proxy in front all the
 threads from clients that send their headers slowly.
 
 From the environment: HOST, PORT (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 per
-core, plus one), GUNICORN_THREADS (default 4).
+core, plus one), GUNICORN_THREADS (default 4), PROMETHEUS_MULTIPROC_DIR (where the workers'
+metrics meet; `make serve` sets it).
 """
 
 import multiprocessing
 import os
+
+from prometheus_client import multiprocess
 
 
 def _positive(name: str, default: int) -> int:
@@ -46,3 +49,9 @@ limit_request_field_size = 8190
 
 accesslog = "-"
 errorlog = "-"
+
+
+def child_exit(server, worker):
+    # prometheus-client's multiprocess mode keeps a dead worker's files unless told.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

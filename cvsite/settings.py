@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "tryjobs",
     "migration_api",
     "importers",
+    "monitoring",
     "cvadmin",
 ]
 
@@ -234,6 +235,13 @@ MIGRATION_MAX_REPORT_RUNS_BYTES = env_bytes("MIGRATION_MAX_REPORT_RUNS_BYTES", 3
 #                         longer than this. Default 10.
 PRPC_BODY_READ_SECONDS = env_seconds("PRPC_BODY_READ_SECONDS", 10)
 # --- end pRPC --------------------------------------------------------------------------------
+
+# --- Monitoring (monitoring/) ----------------------------------------------------------------
+# METRICS_BEARER_TOKEN  the token a Prometheus scraper sends (`Authorization: Bearer ...`) to
+#                       GET /metrics. Default: none, and /metrics does not exist. The name
+#                       contains TOKEN so Django's error reports redact it.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# --- end Monitoring --------------------------------------------------------------------------
 
 # --- Tryjobs (tryjobs/) ----------------------------------------------------------------------
 # TRYJOB_BACKEND  dotted path of the tryjobs.backend.TryjobBackend class that launches and

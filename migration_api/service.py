@@ -16,6 +16,7 @@ from migration_api.auth import CallRecorder, authenticate, require_project
 from prpc.codes import Code
 from prpc.errors import PrpcError
 from prpc.formats import Encoded
+from prpc.metrics import CallMetrics
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.errors import ActionError
@@ -204,6 +205,6 @@ MIGRATION = Service(
     },
     authenticate=authenticate,
     max_request_bytes=request_limit,
-    observers=[CallRecorder()],
+    observers=[CallRecorder(), CallMetrics()],
     call_scope=write_rows_together,
 )

@@ -55,6 +55,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from cvproto.validation import InvalidMessage, check_timestamps
+from prpc import metrics
 from prpc.body import content_coding, read_body
 from prpc.codes import Code, code_name, generic_server_message, http_status
 from prpc.cors import AccessControlPolicy, cors_headers
@@ -199,6 +200,7 @@ class PrpcView(APIView):
             # The database is down or unreachable: the client should retry later. One line
             # per call, not a traceback: an outage would otherwise flood the log.
             logger.warning("pRPC %s: database unavailable: %s", context.full_method, _one_line(exc))
+            metrics.DATABASE_UNAVAILABLE.labels(context.service, context.method).inc()
             code = Code.UNAVAILABLE
             response = _error_response(
                 PrpcError(Code.UNAVAILABLE), context.response_format or Format.BINARY

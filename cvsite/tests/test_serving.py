@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from cvproto.migration import migration_pb2 as migration_pb
 from cvsite.tests.gunicorn_support import Served, gunicorn, issue_token, manage, production_env
@@ -29,6 +30,7 @@ TRICKLE_PAUSE = 0.5
 # Far above what a working server needs, far below what the trickle would hold a thread for.
 ANSWER_BOUND_SECONDS = 20
 FETCH = "/prpc/migration.Migration/FetchActiveRuns"
+SCRAPER = "scraper-secret"
 
 
 @dataclass
@@ -40,8 +42,13 @@ class Endpoint:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Endpoint]:
     tmp = tmp_path_factory.mktemp("serve")
+    metrics_dir = tmp / "metrics"
+    metrics_dir.mkdir()
     env = production_env(
-        f"sqlite:///{tmp / 'serve.sqlite3'}", PRPC_BODY_READ_SECONDS=str(BODY_READ_SECONDS)
+        f"sqlite:///{tmp / 'serve.sqlite3'}",
+        PRPC_BODY_READ_SECONDS=str(BODY_READ_SECONDS),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        METRICS_BEARER_TOKEN=SCRAPER,
     )
     manage(env, "migrate", "--no-input", "-v0")
     token = issue_token(env, "chromium")
@@ -123,3 +130,23 @@ def test_a_normal_call_is_answered_while_slow_clients_outnumber_the_threads(serv
     # once its body has taken PRPC_BODY_READ_SECONDS.
     expected = "HTTP/1.1 504" if token_kind == "valid" else "HTTP/1.1 401"
     assert [" ".join(c.status_line.split(" ")[:2]) for c in slow] == [expected] * SLOW_CLIENTS
+
+
+def test_the_workers_metrics_are_served_added_up(served):
+    for _ in range(3):
+        assert _normal_call(served).status_code == 200
+    scraped = requests.get(
+        served.server.url + "/metrics",
+        headers={"Authorization": f"Bearer {SCRAPER}"},
+        timeout=ANSWER_BOUND_SECONDS,
+    )
+    assert scraped.status_code == 200
+    calls = [
+        sample
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name == "prpc_calls_total"
+        and sample.labels
+        == {"service": "migration.Migration", "method": "FetchActiveRuns", "code": "OK"}
+    ]
+    assert len(calls) == 1 and calls[0].value >= 3
