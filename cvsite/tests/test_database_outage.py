@@ -20,6 +20,7 @@ from cvproto.migration import migration_pb2 as migration_pb
 from cvsite.tests.gunicorn_support import gunicorn, issue_token, manage, production_env
 from cvsite.tests.own_postgres import OwnPostgres
 from prpc.codes import Code
+from runs.models import FinishedCQDRun
 
 CLIENTS = 4
 STEADY_SECONDS = 1.5
@@ -127,7 +128,10 @@ def test_an_outage_answers_unavailable_loses_no_acknowledged_write_and_recovers(
     acknowledged = {o.key for o in load.outcomes if o.code == Code.OK}
     with psycopg.connect(own_postgres.url) as connection:
         stored = {
-            key for (key,) in connection.execute("SELECT attempt_key FROM runs_finishedcqdrun")
+            key
+            for (key,) in connection.execute(
+                f"SELECT attempt_key FROM {FinishedCQDRun._meta.db_table}"
+            )
         }
     assert acknowledged and acknowledged <= stored
     assert "Traceback" not in log
