@@ -133,6 +133,9 @@ class Service:
 
     Each handler runs inside `transaction.atomic()`: raising rolls its writes back, and so
     does returning after the client's deadline (answered DEADLINE_EXCEEDED; see prpc.views).
+    The methods named in `outside_transaction` run without it and commit as they go (for a
+    handler that calls another service and must hold no transaction meanwhile); their
+    in-transaction observers are told in a transaction of their own.
     `call_scope(context)`, if given, returns a context manager entered inside that
     transaction around the handler and the observers told in it, e.g. to write what they
     left for the end; if its exit raises, the call is rolled back and answered INTERNAL.
@@ -147,6 +150,7 @@ class Service:
         observers: Iterable[CallObserver] = (),
         call_scope: Callable[[CallContext], AbstractContextManager] | None = None,
         max_request_bytes: RequestLimit | None = None,
+        outside_transaction: Iterable[str] = (),
     ) -> None:
         if not isinstance(descriptor, ServiceDescriptor):
             raise ImproperlyConfigured(
@@ -183,6 +187,13 @@ class Service:
                 f"pRPC service {self.name}: max_request_bytes is not callable"
             )
         self.max_request_bytes = max_request_bytes
+        self.outside_transaction = frozenset(outside_transaction)
+        unknown_methods = sorted(self.outside_transaction - set(declared))
+        if unknown_methods:
+            raise ImproperlyConfigured(
+                f"pRPC service {self.name}: outside_transaction names unknown methods "
+                f"{unknown_methods}"
+            )
         self.observers: tuple[CallObserver, ...] = tuple(observers)
         for observer in self.observers:
             if not callable(getattr(observer, "on_call_finished", None)):

@@ -29,7 +29,8 @@ Settings (read per request):
 Deadlines: the handler runs in `transaction.atomic()`. Python cannot interrupt it, so when
 X-Prpc-Grpc-Timeout has passed by the time it returns, the transaction is rolled back and the
 answer is DEADLINE_EXCEEDED (504): a client that gave up (and will retry) never sees a call
-half-applied or applied twice. Handlers may call `context.check_deadline()` to stop early.
+half-applied or applied twice. A method the service runs outside a transaction commits as it
+goes and is answered as it returns. Handlers may call `context.check_deadline()` to stop early.
 The response is rendered (and checked against X-Prpc-Max-Response-Size) in that transaction
 too, so a call whose answer cannot be sent is rolled back as well.
 """
@@ -293,7 +294,8 @@ class PrpcView(APIView):
             raise ProtocolError(
                 Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
             )
-        with transaction.atomic():
+        transactional = method.name not in service.outside_transaction
+        with transaction.atomic() if transactional else nullcontext():
             scope = service.call_scope(context) if service.call_scope else nullcontext()
             with scope:
                 result = method.handler(message, context)
@@ -303,7 +305,7 @@ class PrpcView(APIView):
                         f"handler of {context.full_method} returned {returned.__name__}, "
                         f"not {method.response_class.DESCRIPTOR.full_name}"
                     )
-                if context.deadline_exceeded():
+                if transactional and context.deadline_exceeded():
                     # Leaving the block by an exception rolls the handler's writes back.
                     raise ProtocolError(
                         Code.DEADLINE_EXCEEDED,
@@ -319,9 +321,10 @@ class PrpcView(APIView):
                         f"{max_response}",
                     )
                 duration = time.monotonic() - started
-                for observer in service.observers:
-                    if _in_transaction(observer):
-                        observer.on_call_finished(context, Code.OK, duration)
+                with nullcontext() if transactional else transaction.atomic():
+                    for observer in service.observers:
+                        if _in_transaction(observer):
+                            observer.on_call_finished(context, Code.OK, duration)
 
         response = HttpResponse(content, status=200, content_type=media_type)
         if (

@@ -1102,6 +1102,18 @@ def test_an_in_transaction_observer_commits_with_a_successful_call(post):
     assert [code for _, _, code, _ in STATE.observed] == [Code.OK, Code.FAILED_PRECONDITION]
 
 
+def test_a_method_outside_the_transaction_commits_as_it_goes(post):
+    excluded = pb.FetchExcludedCLsRequest(luci_project="chromium").SerializeToString()
+    assert_ok(post("FetchExcludedCLs", excluded))
+    assert STATE.handler_in_transaction is False
+    # Its in-transaction observers are told in a transaction of their own.
+    assert STATE.observed_in_transaction == [("FetchExcludedCLs", Code.OK, True)]
+    failing = pb.FetchExcludedCLsRequest(luci_project="commit-then-fail:kept-anyway")
+    response = post("FetchExcludedCLs", failing.SerializeToString())
+    assert response.status_code == 400
+    assert Group.objects.filter(name="kept-anyway").exists()
+
+
 def test_an_in_transaction_observer_that_fails_undoes_the_call(post, caplog):
     STATE.break_transactional_observer = True
     response = post("FetchActiveRuns", runs_request("write:undone"))

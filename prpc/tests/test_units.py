@@ -676,6 +676,8 @@ def test_service_rejects_bad_declarations():
         Service(DESCRIPTOR, _handlers(), call_scope="nope")
     with pytest.raises(ImproperlyConfigured, match="max_request_bytes is not callable"):
         Service(DESCRIPTOR, _handlers(), max_request_bytes=1024)
+    with pytest.raises(ImproperlyConfigured, match=r"outside_transaction names unknown .*'Nope'"):
+        Service(DESCRIPTOR, _handlers(), outside_transaction=["Nope"])
 
 
 def test_urlpatterns_reject_duplicate_services():
