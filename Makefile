@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where the serving processes' Prometheus metrics meet (prometheus-client's multiprocess mode).
+METRICS_DIR ?= $(CURDIR)/.metrics
 
-.PHONY: run test protos bench lint migrate clean
+.PHONY: run serve test fuzz protos bench lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +34,25 @@ run: migrate
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Production serving: gunicorn with gunicorn.conf.py, production settings from the environment
+# (DJANGO_SECRET_KEY, NETRC_TOKEN_KEYS, DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...: see README).
+serve: $(STAMP)
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	HOST=$(HOST) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) \
+		$(BIN)/gunicorn --config gunicorn.conf.py
+
 # The whole suite; DATABASE_URL selects the database (SQLite by default).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The Migration API's fuzz and boundary tests at depth: about 100,000 requests (make test sends
+# a few thousand). Prints the request count and how many were answered HTTP 500.
+fuzz: $(STAMP)
+	CVSITE_FUZZ_EXAMPLES=2100 $(BIN)/python -m pytest -p no:cacheprovider -q \
+		migration_api/tests/test_fuzz.py migration_api/tests/test_boundaries.py
 
 protos: $(STAMP)
 	$(BIN)/python -m cvproto.build

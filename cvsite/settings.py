@@ -49,6 +49,15 @@ def env_seconds(name: str, default: float) -> float:
     return seconds
 
 
+def env_bytes(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) == 0:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number of bytes > 0")
+    return int(value)
+
+
 DEBUG = env_bool("DJANGO_DEBUG")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -83,11 +92,14 @@ INSTALLED_APPS = [
     "tryjobs",
     "migration_api",
     "importers",
+    "monitoring",
     "cvadmin",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's static files, served by the application itself under gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +155,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic also writes gzip and brotli copies, which WhiteNoise serves when asked.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Side effects (Gerrit posts, submissions) are tasks stored in the database, written in the
 # same transaction as the state change that needs them (runs.side_effects). `manage.py
@@ -202,7 +219,29 @@ GERRIT_URL_OVERRIDES = _gerrit_conf.parse_url_overrides(os.environ.get("GERRIT_U
 #                          admin stops working at once in that process and within this many
 #                          seconds in every other one. Default 10; 0 looks up every call.
 API_TOKEN_CACHE_SECONDS = env_seconds("API_TOKEN_CACHE_SECONDS", 10)
+# MIGRATION_MAX_REQUEST_BYTES      the largest request body a Migration method accepts (on the
+#                                  wire and after gunzip), refused before it is read when
+#                                  Content-Length announces it. Default 1 MiB.
+# MIGRATION_MAX_REPORT_RUNS_BYTES  the same for ReportRuns, which lists every active run of a
+#                                  project: 2,000 runs of 2 CLs and 40 builds each encode to
+#                                  4 MB binary, 10.5 MB JSON. Default 32 MiB.
+MIGRATION_MAX_REQUEST_BYTES = env_bytes("MIGRATION_MAX_REQUEST_BYTES", 1024 * 1024)
+MIGRATION_MAX_REPORT_RUNS_BYTES = env_bytes("MIGRATION_MAX_REPORT_RUNS_BYTES", 32 * 1024 * 1024)
 # --- end Migration API -----------------------------------------------------------------------
+
+# --- pRPC (prpc/) ----------------------------------------------------------------------------
+# PRPC_BODY_READ_SECONDS  how long a request body may take to arrive (shortened to the client's
+#                         own timeout); a client trickling its body holds a server thread no
+#                         longer than this. Default 10.
+PRPC_BODY_READ_SECONDS = env_seconds("PRPC_BODY_READ_SECONDS", 10)
+# --- end pRPC --------------------------------------------------------------------------------
+
+# --- Monitoring (monitoring/) ----------------------------------------------------------------
+# METRICS_BEARER_TOKEN  the token a Prometheus scraper sends (`Authorization: Bearer ...`) to
+#                       GET /metrics. Default: none, and /metrics does not exist. The name
+#                       contains TOKEN so Django's error reports redact it.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# --- end Monitoring --------------------------------------------------------------------------
 
 # --- Tryjobs (tryjobs/) ----------------------------------------------------------------------
 # TRYJOB_BACKEND  dotted path of the tryjobs.backend.TryjobBackend class that launches and

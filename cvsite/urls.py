@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import path
 
 from migration_api.service import MIGRATION
+from monitoring.views import metrics
 from prpc.urls import prpc_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
     *prpc_urlpatterns([MIGRATION]),
 ]

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from prometheus_client import Counter, Histogram
 
 from cvproto.gerrit import gerrit_pb2
 from gerrit import convert
@@ -60,6 +61,19 @@ _STATUS_BY_NAME = {
 }
 _GENERIC_SECRET_RE = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+", re.IGNORECASE)
 _REDACTED = "[REDACTED]"
+
+CALLS = Counter(
+    "gerrit_calls",
+    "Calls to Gerrit by host, HTTP method and outcome (ok, http_4xx, http_5xx, timeout, "
+    "unreachable, malformed)",
+    ["host", "method", "outcome"],
+)
+LATENCY = Histogram(
+    "gerrit_call_duration_seconds",
+    "Time Gerrit took to answer",
+    ["host", "method"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 
 
 class _HeaderAuth(requests.auth.AuthBase):
@@ -257,12 +271,14 @@ class GerritClient:
                 allow_redirects=False,
             )
         except requests.Timeout:
+            CALLS.labels(self.host, method, "timeout").inc()
             failure = self._error(
                 Code.INTERNAL,
                 f"{method} {path}: Gerrit did not answer within {self.timeout:g}s",
                 transient=True,
             )
         except requests.RequestException as e:
+            CALLS.labels(self.host, method, "unreachable").inc()
             failure = self._error(
                 Code.INTERNAL,
                 f"{method} {path}: cannot reach Gerrit ({type(e).__name__}: {e})",
@@ -274,12 +290,15 @@ class GerritClient:
             logger.warning("%s", failure)
             raise failure
         assert response is not None
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        elapsed_ms = elapsed * 1000
         status = response.status_code
+        LATENCY.labels(self.host, method).observe(elapsed)
         logger.debug(
             "Gerrit %s: %s %s -> HTTP %d in %.0f ms", self.host, method, path, status, elapsed_ms
         )
         if not 200 <= status < 300:
+            CALLS.labels(self.host, method, f"http_{status // 100}xx").inc()
             failure = self._error(
                 code_for_http_status(status),
                 f"{method} {path}: HTTP {status} from Gerrit: {self._excerpt(response.content)}",
@@ -288,7 +307,13 @@ class GerritClient:
             )
             logger.info("%s", failure)
             raise failure
-        return self._parse(method, path, response.content)
+        try:
+            parsed = self._parse(method, path, response.content)
+        except GerritError:
+            CALLS.labels(self.host, method, "malformed").inc()
+            raise
+        CALLS.labels(self.host, method, "ok").inc()
+        return parsed
 
     def _parse(self, method: str, path: str, content: bytes) -> Any:
         if content.startswith(JSON_PREFIX):

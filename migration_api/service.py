@@ -7,6 +7,7 @@ bearer token and may only touch the LUCI projects that token covers.
 
 from collections import defaultdict
 
+from django.conf import settings
 from google.protobuf import empty_pb2
 
 from cvproto.migration import migration_pb2 as migration_pb
@@ -14,6 +15,7 @@ from migration_api.auth import CallRecorder, authenticate, require_project
 from prpc.codes import Code
 from prpc.errors import PrpcError
 from prpc.formats import Encoded
+from prpc.metrics import CallMetrics
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.errors import ActionError
@@ -173,6 +175,13 @@ def report_used_netrc(request: migration_pb.ReportUsedNetrcRequest, context: Cal
     return EMPTY()
 
 
+def request_limit(method: str) -> int:
+    """ReportRuns carries a project's every active run; every other request is small."""
+    if method == "ReportRuns":
+        return settings.MIGRATION_MAX_REPORT_RUNS_BYTES
+    return settings.MIGRATION_MAX_REQUEST_BYTES
+
+
 MIGRATION = Service(
     migration_pb.DESCRIPTOR.services_by_name["Migration"],
     {
@@ -186,5 +195,6 @@ MIGRATION = Service(
         "ReportUsedNetrc": report_used_netrc,
     },
     authenticate=authenticate,
-    observers=[CallRecorder()],
+    max_request_bytes=request_limit,
+    observers=[CallRecorder(), CallMetrics()],
 )

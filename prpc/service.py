@@ -21,6 +21,8 @@ from prpc.headers import Metadata, MetadataValue, encode_metadata
 
 Handler = Callable[[Message, "CallContext"], Message | Encoded]
 Authenticate = Callable[["CallContext"], Any]
+# Method name -> the largest request body (on the wire and after gunzip) it accepts, in bytes.
+RequestLimit = Callable[[str], int]
 
 
 @runtime_checkable
@@ -120,14 +122,20 @@ class Service:
     response` (the response message, or `prpc.Encoded` holding its encoding); a method
     missing from it, or a name the descriptor lacks, is an ImproperlyConfigured error at
     declaration (use `prpc.unimplemented` to declare a method that answers UNIMPLEMENTED).
-    `authenticate(context)` runs once the request is decoded and returns the principal
+    `authenticate(context)` runs from the headers, before the body is read (a client without
+    credentials cannot hold a thread by sending its body slowly), and returns the principal
     (stored in `context.principal`) or raises PrpcError, typically UNAUTHENTICATED or
-    PERMISSION_DENIED. `observers` are told about every call to a declared method,
-    including those refused by the protocol or by `authenticate` (calls to unknown methods
-    are answered before any service is chosen and are not observed).
+    PERMISSION_DENIED. `max_request_bytes(method_name)`, if given, is the body limit of each
+    method (the server-wide PRPC_MAX_REQUEST_BYTES still caps it). `observers` are told
+    about every call to a declared method, including those refused by the protocol or by
+    `authenticate` (calls to unknown methods are answered before any service is chosen and
+    are not observed).
 
     Each handler runs inside `transaction.atomic()`: raising rolls its writes back, and so
     does returning after the client's deadline (answered DEADLINE_EXCEEDED; see prpc.views).
+    The methods named in `outside_transaction` run without it and commit as they go (for a
+    handler that calls another service and must hold no transaction meanwhile); their
+    in-transaction observers are told in a transaction of their own.
     `call_scope(context)`, if given, returns a context manager entered inside that
     transaction around the handler and the observers told in it, e.g. to write what they
     left for the end; if its exit raises, the call is rolled back and answered INTERNAL.
@@ -141,6 +149,8 @@ class Service:
         authenticate: Authenticate | None = None,
         observers: Iterable[CallObserver] = (),
         call_scope: Callable[[CallContext], AbstractContextManager] | None = None,
+        max_request_bytes: RequestLimit | None = None,
+        outside_transaction: Iterable[str] = (),
     ) -> None:
         if not isinstance(descriptor, ServiceDescriptor):
             raise ImproperlyConfigured(
@@ -172,6 +182,18 @@ class Service:
         if call_scope is not None and not callable(call_scope):
             raise ImproperlyConfigured(f"pRPC service {self.name}: call_scope is not callable")
         self.call_scope = call_scope
+        if max_request_bytes is not None and not callable(max_request_bytes):
+            raise ImproperlyConfigured(
+                f"pRPC service {self.name}: max_request_bytes is not callable"
+            )
+        self.max_request_bytes = max_request_bytes
+        self.outside_transaction = frozenset(outside_transaction)
+        unknown_methods = sorted(self.outside_transaction - set(declared))
+        if unknown_methods:
+            raise ImproperlyConfigured(
+                f"pRPC service {self.name}: outside_transaction names unknown methods "
+                f"{unknown_methods}"
+            )
         self.observers: tuple[CallObserver, ...] = tuple(observers)
         for observer in self.observers:
             if not callable(getattr(observer, "on_call_finished", None)):

@@ -8,12 +8,19 @@ the body is read by the protocol's size-limited reader instead of `request.data`
 would skip the parser for an empty body and buffer without a limit).
 
 Processing order: method lookup, Accept, Accept-Encoding, X-Prpc-Max-Response-Size,
-metadata and timeout, Content-Type, body, `authenticate`, handler.
+metadata and timeout, Content-Type, `authenticate`, body (decoded, then every Timestamp in it
+checked against the range the protobuf spec allows), handler. Authentication needs only
+the headers, so a caller without credentials is refused before its body is read.
 
 Settings (read per request):
 
 - `PRPC_MAX_REQUEST_BYTES` (default 64 MiB): cap on the request body, on the wire and
-  after gunzip; beyond it the answer is UNAVAILABLE (503).
+  after gunzip, for every method (a service may set lower limits per method); beyond it the
+  answer is INVALID_ARGUMENT (400) naming the limit, before the body is read when
+  Content-Length announces it.
+- `PRPC_BODY_READ_SECONDS` (default 10): how long the body may take to arrive, shortened to
+  the client's X-Prpc-Grpc-Timeout; past it the answer is DEADLINE_EXCEEDED (504). A client
+  trickling its body holds a server thread for no longer.
 - `PRPC_COMPRESS_RESPONSES` (default True): gzip response bodies over 1 KiB for clients
   whose Accept-Encoding allows gzip.
 - `PRPC_EXPOSE_SERVER_ERROR_MESSAGES` (default False): send a handler's own message for
@@ -22,7 +29,8 @@ Settings (read per request):
 Deadlines: the handler runs in `transaction.atomic()`. Python cannot interrupt it, so when
 X-Prpc-Grpc-Timeout has passed by the time it returns, the transaction is rolled back and the
 answer is DEADLINE_EXCEEDED (504): a client that gave up (and will retry) never sees a call
-half-applied or applied twice. Handlers may call `context.check_deadline()` to stop early.
+half-applied or applied twice. A method the service runs outside a transaction commits as it
+goes and is answered as it returns. Handlers may call `context.check_deadline()` to stop early.
 The response is rendered (and checked against X-Prpc-Max-Response-Size) in that transaction
 too, so a call whose answer cannot be sent is rolled back as well.
 """
@@ -39,7 +47,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
 from google.protobuf import any_pb2, json_format, text_format
 from google.protobuf.message import Message
@@ -47,6 +55,8 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from cvproto.validation import InvalidMessage, check_timestamps
+from prpc import metrics
 from prpc.body import content_coding, read_body
 from prpc.codes import Code, code_name, generic_server_message, http_status
 from prpc.cors import AccessControlPolicy, cors_headers
@@ -70,13 +80,25 @@ from prpc.service import CallContext, Method, Service
 logger = logging.getLogger("prpc")
 
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
+DEFAULT_BODY_READ_SECONDS = 10.0
+# Where gunicorn hands over the connection's socket (its documented WSGI environ key).
+SERVER_SOCKET_KEY = "gunicorn.socket"
 GZIP_MIN_BYTES = 1024
 
 ERROR_CONTENT_TYPE = "text/plain; charset=utf-8"
 
+# What Django raises when the database cannot be reached or drops the connection (a server
+# down, restarting or refusing connections; SQLite's "database is locked"): answered
+# UNAVAILABLE, which clients retry, rather than INTERNAL.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
 
 def max_request_bytes() -> int:
     return int(getattr(settings, "PRPC_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES))
+
+
+def body_read_seconds() -> float:
+    return float(getattr(settings, "PRPC_BODY_READ_SECONDS", DEFAULT_BODY_READ_SECONDS))
 
 
 class Registry:
@@ -175,6 +197,15 @@ class PrpcView(APIView):
             elif exc.code == Code.DEADLINE_EXCEEDED:
                 logger.warning("pRPC %s: %s", context.full_method, exc.message)
             response = _error_response(exc, context.response_format or Format.BINARY)
+        except DATABASE_UNAVAILABLE as exc:
+            # The database is down or unreachable: the client should retry later. One line
+            # per call, not a traceback: an outage would otherwise flood the log.
+            logger.warning("pRPC %s: database unavailable: %s", context.full_method, _one_line(exc))
+            metrics.DATABASE_UNAVAILABLE.labels(context.service, context.method).inc()
+            code = Code.UNAVAILABLE
+            response = _error_response(
+                PrpcError(Code.UNAVAILABLE), context.response_format or Format.BINARY
+            )
         except Exception:
             # Authentication or handler bug: log it all, tell the client nothing of it.
             logger.exception("pRPC %s: unexpected error serving the call", context.full_method)
@@ -189,6 +220,13 @@ class PrpcView(APIView):
                 continue
             try:
                 observer.on_call_finished(context, code, duration)
+            except DATABASE_UNAVAILABLE as exc:
+                logger.warning(
+                    "pRPC %s: observer %r: database unavailable: %s",
+                    context.full_method,
+                    observer,
+                    _one_line(exc),
+                )
             except Exception:
                 logger.exception("pRPC %s: observer %r failed", context.full_method, observer)
         return response
@@ -221,23 +259,43 @@ class PrpcView(APIView):
 
         parser = self.get_content_negotiator().select_parser(request, self.get_parsers())
         context.request_format = parser.wire_format
-        body = read_body(
-            request._request,
-            content_length=_content_length(meta),
-            coding=content_coding(meta.get("HTTP_CONTENT_ENCODING")),
-            limit=max_request_bytes(),
-        )
-        message = parser.parse(
-            io.BytesIO(body), parser.media_type, {"message_class": method.request_class}
-        )
+        content_length = _content_length(meta)
+        coding = content_coding(meta.get("HTTP_CONTENT_ENCODING"))
 
         if service.authenticate is not None:
             context.principal = service.authenticate(context)
+
         if context.deadline_exceeded():
             raise ProtocolError(
                 Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
             )
-        with transaction.atomic():
+        limit = max_request_bytes()
+        if service.max_request_bytes is not None:
+            limit = min(limit, service.max_request_bytes(method.name))
+        read_seconds = body_read_seconds()
+        if context.timeout is not None:
+            read_seconds = min(read_seconds, max(context.time_remaining(), 0.0))
+        body = read_body(
+            request._request,
+            content_length=content_length,
+            coding=coding,
+            limit=limit,
+            seconds=read_seconds,
+            socket=meta.get(SERVER_SOCKET_KEY),
+        )
+        message = parser.parse(
+            io.BytesIO(body), parser.media_type, {"message_class": method.request_class}
+        )
+        try:
+            check_timestamps(message)
+        except InvalidMessage as exc:
+            raise ProtocolError(Code.INVALID_ARGUMENT, f"bad request: {exc}") from None
+        if context.deadline_exceeded():
+            raise ProtocolError(
+                Code.DEADLINE_EXCEEDED, "the request deadline passed before the handler ran"
+            )
+        transactional = method.name not in service.outside_transaction
+        with transaction.atomic() if transactional else nullcontext():
             scope = service.call_scope(context) if service.call_scope else nullcontext()
             with scope:
                 result = method.handler(message, context)
@@ -247,7 +305,7 @@ class PrpcView(APIView):
                         f"handler of {context.full_method} returned {returned.__name__}, "
                         f"not {method.response_class.DESCRIPTOR.full_name}"
                     )
-                if context.deadline_exceeded():
+                if transactional and context.deadline_exceeded():
                     # Leaving the block by an exception rolls the handler's writes back.
                     raise ProtocolError(
                         Code.DEADLINE_EXCEEDED,
@@ -263,9 +321,10 @@ class PrpcView(APIView):
                         f"{max_response}",
                     )
                 duration = time.monotonic() - started
-                for observer in service.observers:
-                    if _in_transaction(observer):
-                        observer.on_call_finished(context, Code.OK, duration)
+                with nullcontext() if transactional else transaction.atomic():
+                    for observer in service.observers:
+                        if _in_transaction(observer):
+                            observer.on_call_finished(context, Code.OK, duration)
 
         response = HttpResponse(content, status=200, content_type=media_type)
         if (
@@ -277,6 +336,10 @@ class PrpcView(APIView):
             response["Content-Encoding"] = "gzip"
         _protocol_headers(response, Code.OK)
         return response
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _in_transaction(observer) -> bool:

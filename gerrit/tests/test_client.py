@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import REGISTRY
 
 from cvproto.gerrit import gerrit_pb2
 from gerrit.client import DEFAULT_CHANGE_OPTIONS, GerritClient
@@ -429,3 +430,24 @@ class TestClientConstruction:
         assert gerrit.requests[-1].path == "/changes/123"
         session.get(f"{gerrit.url}/changes/123", timeout=5).raise_for_status()
         session.close()
+
+
+class TestMetrics:
+    @staticmethod
+    def calls(host: str, outcome: str) -> float:
+        labels = {"host": host, "method": "GET", "outcome": outcome}
+        return REGISTRY.get_sample_value("gerrit_calls_total", labels) or 0
+
+    def test_each_call_is_counted_by_its_outcome(self, client, gerrit):
+        before = {o: self.calls(gerrit.host, o) for o in ("ok", "http_4xx", "http_5xx")}
+        client.get_change(123, project=PROJECT)
+        with pytest.raises(GerritError):
+            client.get_change(404404, project=PROJECT)
+        gerrit.fail_next(503)
+        with pytest.raises(GerritError):
+            client.get_change(123, project=PROJECT)
+        assert {o: self.calls(gerrit.host, o) - n for o, n in before.items()} == {
+            "ok": 1,
+            "http_4xx": 1,
+            "http_5xx": 1,
+        }

@@ -8,6 +8,7 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer
 
 from migration_api.models import ApiToken
+from migration_api.tests.fuzz_support import Tally
 from prpc.client import Client
 
 SERVICE = "migration.Migration"
@@ -87,3 +88,10 @@ def wait_for_request_threads(timeout: float = 5.0) -> None:
         server = getattr(getattr(thread, "_target", None), "__self__", None)
         if isinstance(server, ThreadedWSGIServer):
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if Tally.requests:
+        terminalreporter.write_line(
+            f"fuzz: {Tally.requests} requests, {Tally.http_500} answered HTTP 500"
+        )

@@ -8,7 +8,7 @@ For every method and every encoding (binary, JSON, text format), hypothesis send
   lookups, into the run actions and their Gerrit posts;
 - mutated encodings of such messages, random bytes, and (JSON) random documents whose keys
   are the messages' field names,
-through Django's test client with a token valid for every project. Every answer must carry
+through the live server over HTTP, with a token valid for every project. Every answer must carry
 X-Prpc-Grpc-Code, and nothing may fail unexpectedly: no ERROR record from the "prpc" loggers
 (the view logs an unexpected exception there, with its traceback, before answering INTERNAL),
 and an HTTP status >= 500 only where the API answers one on purpose (PostGerritMessage:
@@ -25,37 +25,36 @@ import logging
 import os
 
 import pytest
-from google.protobuf import json_format, message_factory, text_format
+import requests
+from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
-from prpc.codes import Code
-from runs.models import RunStatus
-from runs.tests.factories import make_run_of_changes
+from migration_api.tests.conftest import wait_for_request_threads
+from migration_api.tests.fuzz_support import (
+    ENCODINGS,
+    INT_RANGES,
+    METHODS,
+    SERVICE,
+    Pool,
+    apply_context,
+    check_answer,
+    encode,
+    seed_pool,
+)
 
 pytestmark = [
-    pytest.mark.django_db,
+    pytest.mark.django_db(transaction=True),
     # protobuf's text-format parser warns about odd escapes in the random bodies it is fed.
     pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning"),
 ]
 
-SERVICE = migration_pb.DESCRIPTOR.services_by_name["Migration"]
-METHODS = [m.name for m in SERVICE.methods]
-ENCODINGS = {
-    "binary": "application/prpc; encoding=binary",
-    "json": "application/json",
-    "text": "application/prpc; encoding=text",
-}
 # More for a deeper local run: CVSITE_FUZZ_EXAMPLES=500 pytest migration_api/tests/test_fuzz.py
 EXAMPLES = int(os.environ.get("CVSITE_FUZZ_EXAMPLES", "30"))
 MAX_DEPTH = 5
 MAX_ITEMS = 3
-
-# Answers with HTTP >= 500 the API gives on purpose, by method.
-DELIBERATE_SERVER_ERRORS = {"PostGerritMessage": {Code.UNAVAILABLE, Code.INTERNAL}}
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -65,24 +64,8 @@ FUZZ_SETTINGS = settings(
 )
 
 
-def request_class(method: str):
-    return message_factory.GetMessageClass(SERVICE.methods_by_name[method].input_type)
-
-
 # --- strategies built from descriptors ----------------------------------------------------------
 
-INT_RANGES = {
-    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
-    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
-}
 TIMESTAMP_SECONDS = (-62135596800, 253402300799)  # years 1..9999, as JSON allows
 DURATION_SECONDS = 315576000000
 # Around the column lengths (16, 64, 100, 255, 1024 characters), in 1- to 4-byte characters.
@@ -91,28 +74,6 @@ LONG_STRINGS = st.builds(
     st.sampled_from(["a", "é", "€", "😀"]),
     st.sampled_from([16, 17, 64, 65, 100, 101, 255, 256, 1025, 20000]),
 )
-
-
-class Pool:
-    """Values that mean something to the seeded database, mixed into the random ones.
-
-    `contexts` name one seeded run and CL each, by field name ("attempt_key", "host", ...):
-    `coherent` messages get them all, so that they pass validation and lookups.
-    """
-
-    def __init__(self, strings=(), ints=(), contexts=()):
-        self.strings = sorted(set(strings))
-        self.ints = sorted(set(ints))
-        self.contexts = list(contexts)
-
-    def strings_or(self, strategy):
-        if not self.strings:
-            return strategy
-        return st.one_of(st.sampled_from(self.strings), strategy)
-
-    def ints_or(self, strategy, lo, hi):
-        fitting = [i for i in self.ints if lo <= i <= hi]
-        return st.one_of(st.sampled_from(fitting), strategy) if fitting else strategy
 
 
 def scalar_values(field: FieldDescriptor, pool: Pool):
@@ -207,25 +168,8 @@ def messages(descriptor: Descriptor, pool: Pool, depth: int = 0):
 def coherent(descriptor: Descriptor, pool: Pool):
     """Random messages whose fields naming a run, a CL or a project name a seeded one."""
     return st.tuples(messages(descriptor, pool), st.sampled_from(pool.contexts)).map(
-        lambda pair: _apply_context(pair[0], pair[1])
+        lambda pair: apply_context(pair[0], pair[1])
     )
-
-
-def _apply_context(msg, context: dict):
-    for field in msg.DESCRIPTOR.fields:
-        value = context.get(field.name)
-        if field.message_type is not None:
-            if field.message_type.GetOptions().map_entry:
-                continue
-            children = getattr(msg, field.name) if field.is_repeated else [getattr(msg, field.name)]
-            for child in children:
-                _apply_context(child, context)
-        elif value is not None and not field.is_repeated:
-            if field.type == FieldDescriptor.TYPE_STRING and isinstance(value, str):
-                setattr(msg, field.name, value)
-            elif field.type in INT_RANGES and isinstance(value, int):
-                setattr(msg, field.name, value)
-    return msg
 
 
 def _build(cls, descriptor: Descriptor, values: dict):
@@ -252,14 +196,6 @@ def _build(cls, descriptor: Descriptor, values: dict):
         else:
             setattr(msg, name, value)
     return msg
-
-
-def encode(message, encoding: str) -> bytes:
-    if encoding == "binary":
-        return message.SerializeToString()
-    if encoding == "json":
-        return json_format.MessageToJson(message).encode()
-    return text_format.MessageToString(message).encode()
 
 
 @st.composite
@@ -337,84 +273,32 @@ def bad_bodies(method: str, encoding: str, pool: Pool):
 
 
 @pytest.fixture
-def seeded(gerrit):
-    """Runs and CLs for requests to find, on the fake Gerrit; returns the values naming them."""
-    gerrit.add_change(1, project="chromium/src")
-    gerrit.add_change(2, project="chromium/src", depends_on=[1])
-    gerrit.add_change(3, project="chromium/src")
-    gerrit.add_change(4, project="v8/v8")
-    runs = [
-        make_run_of_changes(gerrit, [1, 2], mode="FULL_RUN"),
-        make_run_of_changes(gerrit, [3], mode="DRY_RUN"),
-        make_run_of_changes(gerrit, [4], project="v8", mode="DRY_RUN"),
-        make_run_of_changes(gerrit, [3], mode="QUICK_DRY_RUN", status=RunStatus.FAILED),
-    ]
-    strings = {gerrit.host, "chromium", "v8", "chromium/src", "v8/v8", " ", "\x00"}
-    for run in runs:
-        strings |= {run.id, run.cqd_attempt_key}
-        for run_cl in run.run_cls.all():
-            strings.add(run_cl.current_revision)
-    ints = {1, 2, 3, 4} | {cl.id for run in runs for cl in (rc.cl for rc in run.run_cls.all())}
-    contexts = [
-        {
-            "attempt_key": run.cqd_attempt_key,
-            "key": run.cqd_attempt_key,
-            "run_id": run_id,
-            "cv_id": run_id,
-            "id": run_id,
-            "luci_project": run.project,
-            "project": run.project,
-            "host": run_cl.cl.host,
-            "change": run_cl.cl.change,
-            "revision": run_cl.current_revision,
-        }
-        for run in runs
-        for run_cl in run.run_cls.select_related("cl")
-        for run_id in (run.id, "")
-    ]
-    return Pool(strings, ints, contexts)
+def seeded(gerrit) -> Pool:
+    return seed_pool(gerrit)
 
 
 @pytest.fixture
-def post(client):
+def post(live_server):
     _, token = ApiToken.issue("fuzzer", [], all_projects=True)
 
     def send(method: str, encoding: str, body: bytes):
         media_type = ENCODINGS[encoding]
-        return client.post(
-            f"/prpc/{SERVICE.full_name}/{method}",
+        return requests.post(
+            f"{live_server.url}/prpc/{SERVICE.full_name}/{method}",
             data=body,
-            content_type=media_type,
-            HTTP_ACCEPT=media_type,
-            HTTP_AUTHORIZATION=f"Bearer {token}",
+            headers={
+                "Content-Type": media_type,
+                "Accept": media_type,
+                "Authorization": f"Bearer {token}",
+                # One connection a request: a kept-alive one to Django's development server
+                # stalls 40 ms a request (its small writes meet the client's delayed ACK).
+                "Connection": "close",
+            },
+            timeout=60,
         )
 
-    return send
-
-
-def check_answer(response, method: str, encoding: str, caplog, body: bytes) -> int:
-    """Asserts the answer is a deliberate pRPC answer; returns its code."""
-    context = f"{method} {encoding} body={body[:300]!r}"
-    unexpected = [
-        r for r in caplog.records if r.name.split(".")[0] == "prpc" and r.levelno >= logging.ERROR
-    ]
-    assert not unexpected, f"{context}: {[r.getMessage() for r in unexpected]}\n" + "\n".join(
-        caplog.text.splitlines()[-30:]
-    )
-    raw_code = response.headers.get("X-Prpc-Grpc-Code")
-    assert raw_code is not None, f"{context}: HTTP {response.status_code} without a code"
-    code = int(raw_code)
-    if code == Code.OK:
-        assert response.status_code == 200, context
-        assert response.headers["Content-Type"] == ENCODINGS[encoding], context
-    else:
-        assert response.status_code != 200, context
-        assert response.headers["Content-Type"].startswith("text/plain"), context
-    if response.status_code >= 500:
-        assert code in DELIBERATE_SERVER_ERRORS.get(method, set()), (
-            f"{context}: HTTP {response.status_code}, code {code}: {response.content[:300]!r}"
-        )
-    return code
+    yield send
+    wait_for_request_threads()
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)

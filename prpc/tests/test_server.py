@@ -389,16 +389,38 @@ def test_request_exactly_at_the_limit_passes(post, settings):
     assert run_ids(response) == ["x" * 1016]
 
 
-def test_request_over_the_limit_is_unavailable(post, settings):
+def test_request_over_the_limit_is_invalid_and_names_the_limit(post, settings):
     settings.PRPC_MAX_REQUEST_BYTES = 1024
     response = post("FetchActiveRuns", sized_request(1025))
     assert_error(
         response,
-        503,
-        Code.UNAVAILABLE,
-        "reading the request: the request size exceeds the server limit",
+        400,
+        Code.INVALID_ARGUMENT,
+        "reading the request: the request body exceeds the limit of 1024 bytes",
     )
     assert "FetchActiveRuns" not in STATE.requests
+
+
+def test_a_method_limit_is_enforced_and_the_server_limit_still_caps_it(post, settings):
+    STATE.method_limits["FetchActiveRuns"] = 200
+    over = post("FetchActiveRuns", sized_request(201))
+    assert_error(
+        over,
+        400,
+        Code.INVALID_ARGUMENT,
+        "reading the request: the request body exceeds the limit of 200 bytes",
+    )
+    assert "FetchActiveRuns" not in STATE.requests
+    assert_ok(post("FetchActiveRuns", sized_request(200)))
+    STATE.method_limits["FetchActiveRuns"] = 10_000
+    settings.PRPC_MAX_REQUEST_BYTES = 1024
+    assert post("FetchActiveRuns", sized_request(1025)).status_code == 400
+
+
+def test_a_body_too_large_for_its_method_is_refused_before_authentication_succeeds(post):
+    STATE.method_limits["FetchActiveRuns"] = 200
+    response = post("FetchActiveRuns", sized_request(201), {"Authorization": "Bearer bad"})
+    assert response.status_code == 401  # the headers decide first: no token, no body read
 
 
 def test_decompressed_size_limit(post, settings):
@@ -410,9 +432,9 @@ def test_decompressed_size_limit(post, settings):
     over = post("FetchActiveRuns", gzip.compress(sized_request(1025)), {"Content-Encoding": "gzip"})
     assert_error(
         over,
-        503,
-        Code.UNAVAILABLE,
-        "decompressing the request: the decompressed request size exceeds the server limit",
+        400,
+        Code.INVALID_ARGUMENT,
+        "decompressing the request: the decompressed body exceeds the limit of 1024 bytes",
     )
 
 
@@ -421,9 +443,9 @@ def test_gzip_bomb_is_refused(post, settings):
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < settings.PRPC_MAX_REQUEST_BYTES
     response = post("FetchActiveRuns", bomb, {"Content-Encoding": "gzip"})
-    assert response.status_code == 503
-    assert response.headers["X-Prpc-Grpc-Code"] == "14"
-    assert "decompressed request size exceeds the server limit" in response.text
+    assert response.status_code == 400
+    assert response.headers["X-Prpc-Grpc-Code"] == "3"
+    assert "decompressed body exceeds the limit of 1048576 bytes" in response.text
 
 
 def test_body_shorter_than_content_length_is_cancelled(base_url):
@@ -975,8 +997,58 @@ def test_authentication_failures(post, caplog, token, status, code, message):
         assert "token store unreachable" in caplog.text
 
 
-def test_body_is_decoded_before_authentication(post):
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "reason"),
+    [
+        (253_402_300_800, 0, "seconds 253402300800 is outside 0001-01-01..9999-12-31"),
+        (-62_135_596_801, 0, "seconds -62135596801 is outside 0001-01-01..9999-12-31"),
+        (0, 1_000_000_000, "nanos 1000000000 is outside 0..999999999"),
+        (0, -1, "nanos -1 is outside 0..999999999"),
+    ],
+)
+def test_a_timestamp_outside_the_spec_is_invalid_wherever_it_is(post, seconds, nanos, reason):
+    request = pb.ReportRunsRequest()
+    request.runs.add().attempt.start_time.seconds = 1
+    changes = request.runs.add().attempt.gerrit_changes
+    changes.add()
+    bad = changes.add().trigger_time
+    bad.seconds, bad.nanos = seconds, nanos
+    response = post("ReportRuns", request.SerializeToString())
+    assert response.status_code == 400
+    assert response.text.startswith(
+        f"bad request: runs[1].attempt.gerrit_changes[1].trigger_time: {reason}"
+    )
+    assert "ReportRuns" not in STATE.requests
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"), [(-62_135_596_800, 0), (253_402_300_799, 999_999_999)]
+)
+def test_the_first_and_last_instants_of_the_spec_are_accepted(post, seconds, nanos):
+    request = pb.ReportRunsRequest()
+    start = request.runs.add().attempt.start_time
+    start.seconds, start.nanos = seconds, nanos
+    assert_ok(post("ReportRuns", request.SerializeToString()))
+
+
+def test_a_database_outage_is_unavailable_with_one_log_line(post, caplog):
+    with caplog.at_level("WARNING", logger="prpc"):
+        response = post("FetchActiveRuns", runs_request("db-down"))
+    assert_error(response, 503, Code.UNAVAILABLE, "Service unavailable")
+    records = [r for r in caplog.records if r.name == "prpc"]
+    assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+    assert records[0].getMessage() == (
+        "pRPC /migration.Migration/FetchActiveRuns: database unavailable: "
+        'connection to server at "127.0.0.1", port 5432 failed: Refused'
+    )
+
+
+def test_authentication_comes_before_the_body(post):
+    # A caller without credentials is refused from its headers: its body is never read.
     response = post("FetchActiveRuns", b"\xff", {"Authorization": "Bearer bad"})
+    assert response.status_code == 401
+    assert "FetchActiveRuns" not in STATE.requests
+    response = post("FetchActiveRuns", b"\xff", {"Authorization": "Bearer good"})
     assert response.status_code == 400
     assert response.text.startswith("could not decode body")
 
@@ -1028,6 +1100,18 @@ def test_an_in_transaction_observer_commits_with_a_successful_call(post):
     )
     # The others are told after the commit, as always.
     assert [code for _, _, code, _ in STATE.observed] == [Code.OK, Code.FAILED_PRECONDITION]
+
+
+def test_a_method_outside_the_transaction_commits_as_it_goes(post):
+    excluded = pb.FetchExcludedCLsRequest(luci_project="chromium").SerializeToString()
+    assert_ok(post("FetchExcludedCLs", excluded))
+    assert STATE.handler_in_transaction is False
+    # Its in-transaction observers are told in a transaction of their own.
+    assert STATE.observed_in_transaction == [("FetchExcludedCLs", Code.OK, True)]
+    failing = pb.FetchExcludedCLsRequest(luci_project="commit-then-fail:kept-anyway")
+    response = post("FetchExcludedCLs", failing.SerializeToString())
+    assert response.status_code == 400
+    assert Group.objects.filter(name="kept-anyway").exists()
 
 
 def test_an_in_transaction_observer_that_fails_undoes_the_call(post, caplog):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import socket
+import threading
+import time
 import tracemalloc
 
 import pytest
@@ -12,7 +15,7 @@ from google.protobuf import empty_pb2
 
 from cvproto.migration import migration_pb2 as pb
 from prpc import CallContext, Code, PrpcError, Service, unimplemented
-from prpc.body import DECOMPRESSED_TOO_LARGE, TOO_LARGE, content_coding, read_body
+from prpc.body import content_coding, read_body
 from prpc.codes import code_from_http_status, code_name, generic_server_message, http_status
 from prpc.cors import AccessControl, allow_origins, cors_headers
 from prpc.errors import ProtocolError
@@ -446,12 +449,15 @@ def test_read_plain_body_up_to_the_limit():
     assert _read(b"") == b""
     with pytest.raises(ProtocolError) as raised:
         _read(b"x" * 1025)
-    assert (raised.value.code, raised.value.message) == (Code.UNAVAILABLE, TOO_LARGE)
+    assert (raised.value.code, raised.value.message) == (
+        Code.INVALID_ARGUMENT,
+        "reading the request: the request body exceeds the limit of 1024 bytes",
+    )
 
 
 def test_read_without_content_length_still_enforces_the_limit():
     assert _read(b"abc", content_length=None) == b"abc"
-    with pytest.raises(ProtocolError, match="request size exceeds"):
+    with pytest.raises(ProtocolError, match="body exceeds the limit of 1024 bytes"):
         _read(b"x" * 2000, content_length=None)
 
 
@@ -479,11 +485,88 @@ def test_read_errors():
     assert "disk on fire" in raised.value.message
 
 
+class Trickle:
+    """A body arriving a byte at a time, `pause` seconds apart, like a slow client's."""
+
+    def __init__(self, body: bytes, pause: float):
+        self.body, self.pause = body, pause
+
+    def read(self, size):
+        time.sleep(self.pause)
+        chunk, self.body = self.body[:1], self.body[1:]
+        return chunk
+
+
+def test_a_body_that_does_not_arrive_in_time_is_deadline_exceeded():
+    with pytest.raises(ProtocolError) as raised:
+        read_body(
+            Trickle(b"x" * 100, 0.02), content_length=100, coding=None, limit=1000, seconds=0.1
+        )
+    assert raised.value.code == Code.DEADLINE_EXCEEDED
+    assert raised.value.message == "reading the request: the body did not arrive within 0.1 s"
+
+
+def test_the_watchdog_ends_a_read_that_waits_for_more_than_the_deadline_allows():
+    # A server's reader asks for the whole body at once and loops until it has it: only
+    # shutting the socket's read side ends that read.
+    server, client = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(0.05):
+            try:
+                client.send(b"x")
+            except OSError:
+                return
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    try:
+        with pytest.raises(ProtocolError) as raised:
+            read_body(
+                server.makefile("rb"),
+                content_length=1000,
+                coding=None,
+                limit=1000,
+                seconds=0.3,
+                socket=server,
+            )
+        assert raised.value.code == Code.DEADLINE_EXCEEDED
+    finally:
+        stop.set()
+        sender.join()
+        server.close()
+        client.close()
+
+
+def test_a_watched_body_in_time_is_read_whole_and_its_socket_left_open():
+    server, client = socket.socketpair()
+    with server, client:
+        client.sendall(b"abc")
+        stream = server.makefile("rb")
+        assert read_body(stream, content_length=3, coding=None, limit=10, seconds=5, socket=server)
+        client.sendall(b"more")
+        assert server.recv(4) == b"more"
+
+
+def test_a_socket_read_timing_out_is_a_gone_client():
+    class Silent:
+        def read(self, size):
+            raise TimeoutError("timed out")
+
+    with pytest.raises(ProtocolError) as raised:
+        read_body(Silent(), content_length=5, coding=None, limit=10)
+    assert raised.value.code == Code.CANCELLED
+
+
 def test_gunzip_exactly_at_the_limit_and_one_over():
     assert _read(gzip.compress(b"y" * 1024), coding="gzip") == b"y" * 1024
     with pytest.raises(ProtocolError) as raised:
         _read(gzip.compress(b"y" * 1025), coding="gzip")
-    assert (raised.value.code, raised.value.message) == (Code.UNAVAILABLE, DECOMPRESSED_TOO_LARGE)
+    assert (raised.value.code, raised.value.message) == (
+        Code.INVALID_ARGUMENT,
+        "decompressing the request: the decompressed body exceeds the limit of 1024 bytes",
+    )
 
 
 def test_gunzip_multi_member_stream():
@@ -508,7 +591,7 @@ def test_gzip_bomb_is_refused_without_inflating_it():
     assert len(bomb) < 512 * 1024
     tracemalloc.start()
     try:
-        with pytest.raises(ProtocolError, match="decompressed request size exceeds"):
+        with pytest.raises(ProtocolError, match="decompressed body exceeds the limit"):
             _read(bomb, coding="gzip", limit=1024 * 1024)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -591,6 +674,10 @@ def test_service_rejects_bad_declarations():
         Service(DESCRIPTOR, _handlers(), observers=[object()])
     with pytest.raises(ImproperlyConfigured, match="call_scope is not callable"):
         Service(DESCRIPTOR, _handlers(), call_scope="nope")
+    with pytest.raises(ImproperlyConfigured, match="max_request_bytes is not callable"):
+        Service(DESCRIPTOR, _handlers(), max_request_bytes=1024)
+    with pytest.raises(ImproperlyConfigured, match=r"outside_transaction names unknown .*'Nope'"):
+        Service(DESCRIPTOR, _handlers(), outside_transaction=["Nope"])
 
 
 def test_urlpatterns_reject_duplicate_services():

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -43,6 +43,10 @@ class State:
     break_observer: bool = False
     break_transactional_observer: bool = False
     break_call_scope: bool = False
+    # whether the last FetchExcludedCLs handler ran inside a transaction
+    handler_in_transaction: bool | None = None
+    # method -> body limit, for the service's per-method limits (none when absent)
+    method_limits: dict[str, int] = field(default_factory=dict)
     # (method, "enter" or "exit", whether inside a transaction, in-transaction observations so far)
     scope_log: list[tuple[str, str, bool, int]] = field(default_factory=list)
 
@@ -51,6 +55,8 @@ class State:
             self.break_observer = False
             self.break_transactional_observer = False
             self.break_call_scope = False
+            self.method_limits.clear()
+            self.handler_in_transaction = None
             self.scope_log.clear()
             self.observed.clear()
             self.observed_in_transaction.clear()
@@ -196,6 +202,8 @@ def fetch_active_runs(request: pb.FetchActiveRunsRequest, context: CallContext):
         return pb.FetchActiveRunsResponse(active_runs=[pb.ActiveRun(id=argument)])
     if verb == "crash":
         raise RuntimeError("database password is hunter2")
+    if verb == "db-down":
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed:\n\tRefused')
     if verb == "encoded":
         return Encoded(pb.FetchActiveRunsResponse, encoded_runs(argument))
     if verb == "encoded-wrong":
@@ -235,7 +243,14 @@ def post_gerrit_message(request: pb.PostGerritMessageRequest, context: CallConte
 
 
 def fetch_excluded_cls(request: pb.FetchExcludedCLsRequest, context: CallContext):
+    """Runs outside the call's transaction (the service says so): `commit-then-fail:<name>`
+    writes a Group and fails, and the Group stays."""
     STATE.requests["FetchExcludedCLs"] = request
+    STATE.handler_in_transaction = transaction.get_connection().in_atomic_block
+    verb, _, argument = request.luci_project.partition(":")
+    if verb == "commit-then-fail":
+        Group.objects.create(name=argument)
+        raise PrpcError(Code.FAILED_PRECONDITION, "failed after committing")
     host = request.luci_project or "default-request"
     return pb.FetchExcludedCLsResponse(cls=[attempt_pb2.GerritChange(host=host, change=1)])
 
@@ -273,6 +288,8 @@ service = Service(
     authenticate=authenticate,
     observers=[BreakableObserver(), RecordingObserver(), TransactionalObserver()],
     call_scope=call_scope,
+    max_request_bytes=lambda method: STATE.method_limits.get(method, 1 << 40),
+    outside_transaction=["FetchExcludedCLs"],
 )
 
 

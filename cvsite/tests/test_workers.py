@@ -1,0 +1,101 @@
+"""Several task workers (`manage.py db_worker`) share one queue on PostgreSQL: the library
+locks each task's row as a worker claims it, so with four workers over a thousand tasks
+every task runs exactly once and every result message reaches Gerrit exactly once."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import psycopg
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from cvsite.tests.gunicorn_support import ROOT, manage, production_env
+from cvsite.tests.own_postgres import OwnPostgres
+from gerrit.fake import FakeGerrit
+from runs.models import GerritPost
+
+WORKERS = 4
+CHANGES = 50
+RUNS_PER_CHANGE = 24  # 1,200 runs, each leaving one task that posts its result
+
+
+@pytest.fixture
+def own_postgres():
+    server = OwnPostgres()
+    try:
+        server.start()
+        server.create_database()
+        yield server
+    finally:
+        server.remove()
+
+
+def test_four_workers_run_every_task_once_and_post_every_message_once(own_postgres):
+    with FakeGerrit() as gerrit:
+        for change in range(1, CHANGES + 1):
+            gerrit.add_change(change)
+        env = production_env(
+            own_postgres.url,
+            GERRIT_URL_OVERRIDES=json.dumps({gerrit.host: gerrit.url}),
+            GERRIT_AUTH=json.dumps({gerrit.host: "cvsite:secret"}),
+        )
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from cvsite.tests.worker_support import seed; "
+            f"seed({gerrit.host!r}, {CHANGES}, {RUNS_PER_CHANGE})",
+        )
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "db_worker",
+                    "--queue-name",
+                    "*",
+                    "--batch",
+                    "--no-startup-delay",
+                    "--worker-id",
+                    f"worker-{i}",
+                    "-v0",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(WORKERS)
+        ]
+        failures = []
+        for worker in workers:
+            _, errors = worker.communicate(timeout=600)
+            if worker.returncode != 0:
+                failures.append(errors)
+        assert not failures, failures
+        posted = Counter(
+            request.body["message"]
+            for request in gerrit.requests_to("POST", "/review")
+            if request.fault is None
+        )
+
+    expected = {f"result {c}/{n}" for c in range(1, CHANGES + 1) for n in range(RUNS_PER_CHANGE)}
+    assert set(posted) == expected
+    assert set(posted.values()) == {1}
+    with psycopg.connect(own_postgres.url) as connection:
+        tasks = connection.execute(
+            f"SELECT status, worker_ids FROM {DBTaskResult._meta.db_table}"
+        ).fetchall()
+        unposted = connection.execute(
+            f"SELECT count(*) FROM {GerritPost._meta.db_table} WHERE posted_at IS NULL"
+        ).fetchone()[0]
+    assert len(tasks) == CHANGES * RUNS_PER_CHANGE
+    assert {status for status, _ in tasks} == {"SUCCESSFUL"}
+    # Each task was claimed by one worker, once; and the work was shared.
+    assert all(len(ids) == 1 for _, ids in tasks)
+    assert len({ids[0] for _, ids in tasks}) > 1
+    assert unposted == 0
