@@ -28,11 +28,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import Counter, Histogram
 
+from cvproto.codes import Code
 from cvproto.gerrit import gerrit_pb2
 from gerrit import convert
 from gerrit.conf import DEFAULT_TIMEOUT_SECONDS, is_valid_host, validate_base_url
 from gerrit.credentials import Credentials, resolve_credentials
-from gerrit.errors import Code, GerritError, code_for_http_status, is_transient_http_status
+from gerrit.errors import GerritError, code_for_http_status, is_transient_http_status
 from gerrit.messages import CQ_TAG
 
 logger = logging.getLogger(__name__)

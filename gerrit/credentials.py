@@ -18,7 +18,8 @@ from enum import StrEnum
 
 from django.conf import settings
 
-from gerrit.errors import Code, GerritError
+from cvproto.codes import Code
+from gerrit.errors import GerritError
 
 logger = logging.getLogger(__name__)
 

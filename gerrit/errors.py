@@ -5,18 +5,7 @@ for people and never contains a credential (the client redacts every secret it k
 building one).
 """
 
-from enum import StrEnum
-
-
-class Code(StrEnum):
-    """gRPC status code names that Gerrit failures map to."""
-
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    NOT_FOUND = "NOT_FOUND"
-    FAILED_PRECONDITION = "FAILED_PRECONDITION"
-    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
-    INTERNAL = "INTERNAL"
-
+from cvproto.codes import Code
 
 # HTTP statuses with their own code; everything else that is not 2xx is INTERNAL.
 # 409 (conflict: already merged, not current revision, unmerged dependency) is what Gerrit
@@ -44,7 +33,7 @@ class GerritError(Exception):
     """A Gerrit call failed.
 
     Attributes:
-      code: the gRPC code name (a `Code`, which is a str) to report upstream.
+      code: the gRPC code (cvproto.codes.Code) to report upstream.
       transient: True when retrying later may succeed (5xx, 429, timeouts, connection errors).
       http_status: Gerrit's HTTP status, or None when no response arrived.
       host: the Gerrit host the call was for.
@@ -67,10 +56,10 @@ class GerritError(Exception):
         self.transient = transient
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+        return f"{self.code.name}: {self.message}"
 
     def __repr__(self) -> str:
         return (
-            f"GerritError(code={self.code.value}, http_status={self.http_status}, "
+            f"GerritError(code={self.code.name}, http_status={self.http_status}, "
             f"transient={self.transient}, message={self.message!r})"
         )

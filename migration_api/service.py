@@ -33,7 +33,7 @@ def perform(action, *args, **kwargs):
     try:
         return action(*args, **kwargs)
     except ActionError as e:
-        raise PrpcError(Code[e.code], e.message) from e
+        raise PrpcError(e.code, e.message) from e
 
 
 def in_scope(context: CallContext, run: Run | None) -> Run | None:

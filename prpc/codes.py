@@ -1,4 +1,4 @@
-"""gRPC status codes and the HTTP statuses a pRPC server answers them with.
+"""The HTTP statuses a pRPC server answers gRPC status codes with (`Code`: cvproto.codes).
 
 The HTTP mapping is the current upstream one (DataLoss is 500, not the 410 used until 2022).
 Codes outside the known range are still representable as plain ints: a server may receive
@@ -7,30 +7,7 @@ them from a newer peer, and they map to HTTP 500.
 
 from __future__ import annotations
 
-import enum
-
-
-class Code(enum.IntEnum):
-    """The canonical gRPC status codes (names as in the gRPC spec, values on the wire)."""
-
-    OK = 0
-    CANCELLED = 1
-    UNKNOWN = 2
-    INVALID_ARGUMENT = 3
-    DEADLINE_EXCEEDED = 4
-    NOT_FOUND = 5
-    ALREADY_EXISTS = 6
-    PERMISSION_DENIED = 7
-    RESOURCE_EXHAUSTED = 8
-    FAILED_PRECONDITION = 9
-    ABORTED = 10
-    OUT_OF_RANGE = 11
-    UNIMPLEMENTED = 12
-    INTERNAL = 13
-    UNAVAILABLE = 14
-    DATA_LOSS = 15
-    UNAUTHENTICATED = 16
-
+from cvproto.codes import Code
 
 _HTTP_STATUS: dict[int, int] = {
     Code.OK: 200,

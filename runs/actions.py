@@ -12,13 +12,14 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
+from cvproto.codes import Code
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
 from gerrit import messages as gerrit_messages
 from gerrit.errors import GerritError
 from runs import clock, serializers, tasks
-from runs.errors import ActionError, Code, invalid
+from runs.errors import ActionError, invalid
 from runs.lifecycle import lock_run, record_event, set_status
 from runs.models import (
     CL,

@@ -1,18 +1,7 @@
-"""The error every run and tryjob action raises, with the gRPC-style code adapters pass on."""
+"""The error every run and tryjob action raises, with the gRPC code adapters pass on."""
 
-from enum import StrEnum
-
+from cvproto.codes import Code
 from cvproto.validation import InvalidMessage
-
-
-class Code(StrEnum):
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    NOT_FOUND = "NOT_FOUND"
-    FAILED_PRECONDITION = "FAILED_PRECONDITION"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    UNAVAILABLE = "UNAVAILABLE"
-    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
-    INTERNAL = "INTERNAL"
 
 
 class ActionError(Exception):

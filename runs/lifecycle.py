@@ -5,8 +5,9 @@ change a run the same way: lock it, move its status, record an event. They impor
 it imports none of them.
 """
 
+from cvproto.codes import Code
 from runs import clock
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.models import RUN_ENDED_MASK, Run, RunEvent, RunEventKind, RunStatus
 
 

@@ -14,9 +14,9 @@ from datetime import timedelta
 from django.db import transaction
 from django_tasks import task
 
+from cvproto.codes import Code
 from cvproto.gerrit import gerrit_pb2
 from gerrit.client import client_for_host
-from gerrit.errors import Code as GerritCode
 from gerrit.errors import GerritError
 from runs import clock
 from runs.lifecycle import lock_run, record_event, set_status
@@ -71,7 +71,7 @@ def submit_run(run_id: str, attempt: int = 0) -> None:
                     gerrit.submit(cl.change, run_cl.current_revision, project=run_cl.gerrit_project)
                 except GerritError as e:
                     # Submitted by an earlier attempt that died before recording it?
-                    if e.code != GerritCode.FAILED_PRECONDITION or (
+                    if e.code != Code.FAILED_PRECONDITION or (
                         gerrit.get_change(cl.change, project=run_cl.gerrit_project).status
                         != gerrit_pb2.MERGED
                     ):

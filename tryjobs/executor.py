@@ -138,6 +138,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_timestamp
 from tryjobs.definitions import definition_key, keyed_definitions
@@ -242,8 +243,16 @@ _CODE_NAMES = (
     "PermissionDenied ResourceExhausted FailedPrecondition Aborted OutOfRange Unimplemented "
     "Internal Unavailable DataLoss Unauthenticated"
 ).split()
-# Unknown, DeadlineExceeded, NotFound, ResourceExhausted, Internal, Unavailable.
-RETRIABLE_LAUNCH_CODES = frozenset({2, 4, 5, 8, 13, 14})
+RETRIABLE_LAUNCH_CODES = frozenset(
+    {
+        Code.UNKNOWN,
+        Code.DEADLINE_EXCEEDED,
+        Code.NOT_FOUND,
+        Code.RESOURCE_EXHAUSTED,
+        Code.INTERNAL,
+        Code.UNAVAILABLE,
+    }
+)
 UNEXPECTED_LAUNCH_ERROR = "unexpected internal error"
 
 

@@ -36,9 +36,10 @@ from datetime import datetime
 
 from django.db import transaction
 
+from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from runs import clock
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.models import ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs import executor, serializers
 from tryjobs.launching import Starter

@@ -5,9 +5,10 @@ Bad input is an ActionError(INVALID_ARGUMENT) naming the field and the reason.
 
 from google.protobuf import json_format, text_format
 
+from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.validation import InvalidMessage
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from tryjobs import serializers
 from tryjobs.definitions import DuplicateDefinitionError, keyed_definitions
 

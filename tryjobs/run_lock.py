@@ -7,7 +7,8 @@ on every save) tell whether anyone changed them in between: if so, the pass star
 
 from dataclasses import dataclass
 
-from runs.errors import ActionError, Code
+from cvproto.codes import Code
+from runs.errors import ActionError
 from runs.models import Run
 from tryjobs.models import ExecutionState
 

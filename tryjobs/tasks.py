@@ -20,8 +20,9 @@ from datetime import timedelta
 from django.db import OperationalError
 from django_tasks import task
 
+from cvproto.codes import Code
 from runs import clock
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.side_effects import enqueue_after_commit
 from runs.tasks import backoff
 from tryjobs import passes, stale

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.validation import InvalidMessage
 from runs import clock
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from tryjobs import serializers, tasks
 from tryjobs.changes import save_changed_tryjobs
 from tryjobs.models import Tryjob

@@ -7,10 +7,11 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import REGISTRY
 
+from cvproto.codes import Code
 from cvproto.gerrit import gerrit_pb2
 from gerrit.client import DEFAULT_CHANGE_OPTIONS, GerritClient
 from gerrit.credentials import Credentials, CredentialSource
-from gerrit.errors import Code, GerritError
+from gerrit.errors import GerritError
 from gerrit.fake import account
 from gerrit.messages import review_notification
 
@@ -349,7 +350,7 @@ def test_error_mapping(client, gerrit, status, code, transient, call):
     assert (e.value.code, e.value.http_status, e.value.transient) == (code, status, transient)
     assert e.value.host == gerrit.host
     assert f"HTTP {status}" in str(e.value) and f"programmed {status}" in str(e.value)
-    assert str(e.value).startswith(f"{code}: Gerrit {gerrit.host}:")
+    assert str(e.value).startswith(f"{code.name}: Gerrit {gerrit.host}:")
     assert gerrit.requests[-1].fault == f"status {status}"
     # The fault was used up: the next call goes through.
     assert client.get_change(123).number == 123

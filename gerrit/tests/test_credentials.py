@@ -7,9 +7,10 @@ import traceback
 
 import pytest
 
+from cvproto.codes import Code
 from gerrit.client import client_for_host
 from gerrit.credentials import Credentials, CredentialSource, resolve_credentials
-from gerrit.errors import Code, GerritError
+from gerrit.errors import GerritError
 from runs.models import NetrcToken
 
 CONFIGURED = "configured-bot:Zq8configuredPassw0rd"

@@ -14,11 +14,12 @@ from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
+from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from importers.demo import DEMO_HOSTS, seed_demo
 from migration_api.models import ApiCall
 from migration_api.service import MIGRATION
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.models import (
     CL,
     DepKind,

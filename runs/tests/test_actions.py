@@ -8,9 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
+from cvproto.codes import Code
 from cvproto.migration import migration_pb2 as migration_pb
 from runs import actions
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.ids import RunID
 from runs.models import (
     FinishedCQDRun,

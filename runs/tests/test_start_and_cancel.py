@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from cvproto.codes import Code
 from runs import actions, clock
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.models import RunEventKind, RunStatus
 from runs.tests.factories import BASE_TIME, make_run
 

@@ -8,11 +8,12 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from cvproto.codes import Code
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
 from cvproto.gerrit import gerrit_pb2
 from cvproto.times import to_timestamp
-from runs.errors import ActionError, Code
+from runs.errors import ActionError
 from runs.models import RunEvent, RunEventKind, RunStatus, Verifier
 from tryjobs import operations, passes, requirements, serializers, stale, tasks, updates, verdict
 from tryjobs.backend import NO_BACKEND_REASON, BackendError, get_backend

@@ -10,7 +10,8 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from runs.errors import ActionError, Code
+from cvproto.codes import Code
+from runs.errors import ActionError
 from runs.models import Run
 from tryjobs import launching, operations, passes
 from tryjobs.models import (
