@@ -56,6 +56,11 @@ class ApiToken(models.Model):
         return self.all_projects or project in self.projects
 
     @property
+    def visible_projects(self) -> list[str] | None:
+        """The projects whose runs lookups may find with this token; None: all of them."""
+        return None if self.all_projects else list(self.projects)
+
+    @property
     def sole_project(self) -> str | None:
         """The one project the token covers, if it covers exactly one."""
         return self.projects[0] if not self.all_projects and len(self.projects) == 1 else None

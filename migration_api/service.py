@@ -19,7 +19,7 @@ from prpc.metrics import CallMetrics
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.errors import ActionError
-from runs.models import CL, Run, holds_nul
+from runs.models import CL, holds_nul
 
 EMPTY = empty_pb2.Empty
 
@@ -36,11 +36,24 @@ def perform(action, *args, **kwargs):
         raise PrpcError(e.code, e.message) from e
 
 
-def in_scope(context: CallContext, run: Run | None) -> Run | None:
-    """`run` (if any), once the caller's token is found to cover its project."""
-    if run is not None:
-        require_project(context, run.project)
-    return run
+def find_run(context: CallContext, run_id: str, attempt_key: str, *, lock: bool = False):
+    """The run the request names, looked up only among the token's projects.
+
+    A run ID names its project: outside the token's scope that is PERMISSION_DENIED before
+    any lookup (the caller named the project). A run found by attempt key alone in another
+    project is not found at all, exactly as if it did not exist: an answer must not tell a
+    caller that another project's run exists.
+    """
+    if run_id:
+        require_project(context, run_id.partition("/")[0])
+    find = actions.find_run_to_verify if lock else actions.find_run
+    return find(run_id, attempt_key, context.principal.visible_projects)
+
+
+def no_run(run_id: str, attempt_key: str) -> PrpcError:
+    if run_id:
+        return PrpcError(Code.NOT_FOUND, f"Run {run_id!r} does not exist")
+    return PrpcError(Code.NOT_FOUND, f"no run has attempt key {attempt_key!r}")
 
 
 def report_runs(request: migration_pb.ReportRunsRequest, context: CallContext):
@@ -69,16 +82,17 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
     if not attempt.gerrit_changes:
         raise PrpcError(Code.INVALID_ARGUMENT, "at least 1 gerrit change is required")
-    run = in_scope(context, actions.find_run(reported.id, attempt.key))
+    if attempt.luci_project:
+        require_project(context, attempt.luci_project)
+    run = find_run(context, reported.id, attempt.key)
     if run is None:
         if reported.id:
-            raise PrpcError(Code.NOT_FOUND, f"Run {reported.id!r} does not exist")
+            raise no_run(reported.id, attempt.key)
         if not attempt.luci_project:
             raise PrpcError(
                 Code.INVALID_ARGUMENT,
                 "run.attempt.luci_project is required for an attempt cvsite has no run for",
             )
-        require_project(context, attempt.luci_project)
     perform(actions.report_finished_run, run, reported, actor(context))
     return EMPTY()
 
@@ -86,9 +100,11 @@ def report_finished_run(request: migration_pb.ReportFinishedRunRequest, context:
 def report_verified_run(request: migration_pb.ReportVerifiedRunRequest, context: CallContext):
     if not request.run.attempt.key:
         raise PrpcError(Code.INVALID_ARGUMENT, "attempt key is required")
-    run = in_scope(context, actions.find_run_to_verify(request.run.id, request.run.attempt.key))
+    if request.run.attempt.luci_project:
+        require_project(context, request.run.attempt.luci_project)
+    run = find_run(context, request.run.id, request.run.attempt.key, lock=True)
     if run is None:
-        raise PrpcError(Code.NOT_FOUND, f"Run {request.run.id!r} does not exist")
+        raise no_run(request.run.id, request.run.attempt.key)
     perform(actions.report_verified_run, run, request, actor(context))
     return EMPTY()
 
@@ -99,9 +115,9 @@ def fetch_run_status(request: migration_pb.FetchRunStatusRequest, context: CallC
     if not request.luci_project:
         raise PrpcError(Code.INVALID_ARGUMENT, "luci_project is required")
     require_project(context, request.luci_project)
-    run = in_scope(context, actions.find_run(request.cv_id, request.attempt_key))
+    run = find_run(context, request.cv_id, request.attempt_key)
     if run is None:
-        raise PrpcError(Code.NOT_FOUND, "Run does not exist")
+        raise no_run(request.cv_id, request.attempt_key)
     event, extra = perform(actions.run_status_event, run)
     return migration_pb.FetchRunStatusResponse(event=event, extra=extra)
 
@@ -121,7 +137,7 @@ def post_gerrit_message(request: migration_pb.PostGerritMessageRequest, context:
     if not request.comment:
         raise PrpcError(Code.INVALID_ARGUMENT, "comment is required")
     require_project(context, request.project)
-    run = in_scope(context, actions.find_run(request.run_id, request.attempt_key))
+    run = find_run(context, request.run_id, request.attempt_key)
     cl = None
     if not holds_nul(request.host):
         cl = CL.objects.filter(host=request.host, change=request.change).first()

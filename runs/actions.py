@@ -7,6 +7,7 @@ Errors are ActionError with a gRPC-style code, which adapters (the Migration API
 their callers.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -46,14 +47,17 @@ from runs.side_effects import enqueue_after_commit
 # Lookups ---------------------------------------------------------------------------------------
 
 
-def find_run(run_id: str, attempt_key: str) -> Run | None:
-    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest)."""
-    return Run.objects.named(run_id, attempt_key).first()
+def find_run(run_id: str, attempt_key: str, projects: Collection[str] | None = None) -> Run | None:
+    """The run named by ID, else by CQDaemon attempt key (the first by ID: the newest), among
+    the runs of `projects` (all when None): a run outside them is not found."""
+    return Run.objects.in_projects(projects).named(run_id, attempt_key).first()
 
 
-def find_run_to_verify(run_id: str, attempt_key: str) -> Run | None:
+def find_run_to_verify(
+    run_id: str, attempt_key: str, projects: Collection[str] | None = None
+) -> Run | None:
     """The run find_run finds, locked for the rest of the caller's transaction."""
-    return Run.objects.select_for_update().named(run_id, attempt_key).first()
+    return Run.objects.select_for_update().in_projects(projects).named(run_id, attempt_key).first()
 
 
 # ReportVerifiedRun -----------------------------------------------------------------------------
@@ -325,9 +329,11 @@ def report_runs(
                 project=project, defaults={"reported_at": now, "reported_by": actor}
             )
             snapshot.runs.all().delete()
+            # Only the project's own runs are linked: a reported ID naming another project's
+            # run stays a bare ID, as for a run cvsite does not know.
             known = set(
                 Run.objects.filter(
-                    id__in=[r.reported_id for r in rows if r.reported_id]
+                    project=project, id__in=[r.reported_id for r in rows if r.reported_id]
                 ).values_list("id", flat=True)
             )
             for row in rows:

@@ -6,6 +6,8 @@ binary encoding next to the columns extracted from them. Only runs/serializers.p
 between rows and messages.
 """
 
+from collections.abc import Collection
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -137,6 +139,10 @@ class RunQuerySet(models.QuerySet):
 
     def ended(self) -> "RunQuerySet":
         return self.filter(status__in=RunStatus.ended())
+
+    def in_projects(self, projects: Collection[str] | None) -> "RunQuerySet":
+        """The runs of `projects`; every run when None (a scope without limits)."""
+        return self if projects is None else self.filter(project__in=projects)
 
     def named(self, run_id: str, attempt_key: str) -> "RunQuerySet":
         """The run with ID `run_id`, else the runs of CQDaemon attempt `attempt_key`, newest

@@ -28,7 +28,7 @@ from migration_api.tests.rpc_support import (
     rpc_error,
     verified_request,
 )
-from prpc.client import Client
+from prpc.client import Client, RpcError
 from prpc.codes import Code
 from runs.models import NetrcToken, ReportedRun, ReportedRunsSnapshot, Run, RunStatus
 from runs.tests.factories import make_run_of_changes
@@ -137,7 +137,7 @@ def test_a_successful_call_is_recorded_with_its_token(api):
 
 
 def out_of_scope_requests(v8_run: Run) -> dict[str, list]:
-    """Requests that touch project v8, by a field or by the run they name, per method."""
+    """Requests that name project v8, by a field or by the ID of the run they name."""
     key = v8_run.cqd_attempt_key
     return {
         "ReportRuns": [
@@ -178,7 +178,6 @@ def out_of_scope_requests(v8_run: Run) -> dict[str, list]:
             migration_pb.FetchRunStatusRequest(
                 luci_project="chromium", cv_id=v8_run.id, attempt_key=key
             ),
-            migration_pb.FetchRunStatusRequest(luci_project="chromium", attempt_key=key),
         ],
         "PostGerritMessage": [
             migration_pb.PostGerritMessageRequest(
@@ -192,9 +191,6 @@ def out_of_scope_requests(v8_run: Run) -> dict[str, list]:
                 change=1,
                 revision="1",
                 comment="hi",
-            ),
-            migration_pb.PostGerritMessageRequest(
-                project="chromium", attempt_key=key, host=HOST, change=1, revision="1", comment="hi"
             ),
         ],
         "FetchActiveRuns": [migration_pb.FetchActiveRunsRequest(luci_project="v8")],
@@ -217,6 +213,48 @@ def test_a_project_outside_the_tokens_scope_is_permission_denied(api, method):
     assert ReportedRunsSnapshot.objects.count() == ReportedRun.objects.count() == 0
     v8_run.refresh_from_db()
     assert v8_run.status == RunStatus.SUCCEEDED
+
+
+def found_by_key_alone(key: str) -> dict[str, object]:
+    """Requests that name project chromium and find a run only by its attempt `key`."""
+    return {
+        "ReportVerifiedRun": migration_pb.ReportVerifiedRunRequest(
+            run=migration_pb.ReportedRun(attempt=bq_pb.Attempt(key=key)),
+            action=Action.ACTION_DRY_RUN_OK,
+        ),
+        "FetchRunStatus": migration_pb.FetchRunStatusRequest(
+            luci_project="chromium", attempt_key=key
+        ),
+        "PostGerritMessage": migration_pb.PostGerritMessageRequest(
+            project="chromium", attempt_key=key, host=HOST, change=1, revision="1", comment="hi"
+        ),
+        "ReportFinishedRun": migration_pb.ReportFinishedRunRequest(
+            run=migration_pb.ReportedRun(
+                attempt=bq_pb.Attempt(
+                    key=key, status=bq_pb.SUCCESS, gerrit_changes=[bq_pb.GerritChange(host=HOST)]
+                )
+            )
+        ),
+    }
+
+
+@live
+@pytest.mark.parametrize(
+    "method", ["ReportVerifiedRun", "FetchRunStatus", "PostGerritMessage", "ReportFinishedRun"]
+)
+def test_another_projects_run_found_by_attempt_key_is_answered_as_missing(api, method):
+    # Finding 9: a token for chromium could tell a v8 run from no run (403 against 404).
+    v8_run, _ = make_run_with_cls("v8", status=RunStatus.SUCCEEDED)
+    call = getattr(api, method)
+    with pytest.raises(RpcError) as of_v8:
+        call(found_by_key_alone(v8_run.cqd_attempt_key)[method])
+    with pytest.raises(RpcError) as of_nothing:
+        call(found_by_key_alone(UNKNOWN_KEY)[method])
+    assert of_v8.value.code == of_nothing.value.code != Code.PERMISSION_DENIED
+    assert of_v8.value.message.replace(v8_run.cqd_attempt_key, UNKNOWN_KEY) == (
+        of_nothing.value.message
+    )
+    no_side_effects(v8_run)
 
 
 @live

@@ -75,15 +75,21 @@ def test_fetch_run_status_of_an_active_run_is_a_failed_precondition(api, status)
 @live
 def test_fetch_run_status_of_an_unknown_run_is_not_found(api):
     run = make_run(status=RunStatus.SUCCEEDED)
-    for request in (
-        migration_pb.FetchRunStatusRequest(luci_project="chromium", attempt_key=UNKNOWN_KEY),
+    for request, message in (
+        (
+            migration_pb.FetchRunStatusRequest(luci_project="chromium", attempt_key=UNKNOWN_KEY),
+            f"no run has attempt key {UNKNOWN_KEY!r}",
+        ),
         # The ID wins over the key of an existing run.
-        migration_pb.FetchRunStatusRequest(
-            luci_project="chromium", cv_id=UNKNOWN_RUN_ID, attempt_key=run.cqd_attempt_key
+        (
+            migration_pb.FetchRunStatusRequest(
+                luci_project="chromium", cv_id=UNKNOWN_RUN_ID, attempt_key=run.cqd_attempt_key
+            ),
+            f"Run {UNKNOWN_RUN_ID!r} does not exist",
         ),
     ):
         error = rpc_error(Code.NOT_FOUND, api.FetchRunStatus, request)
-        assert error.message == "Run does not exist"
+        assert error.message == message
     assert_calls(("FetchRunStatus", "NOT_FOUND"), ("FetchRunStatus", "NOT_FOUND"))
 
 

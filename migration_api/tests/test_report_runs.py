@@ -89,6 +89,20 @@ def test_report_runs_stores_a_snapshot_per_project_and_links_known_runs(both_api
 
 
 @live
+def test_a_reported_id_of_another_projects_run_is_not_linked(api):
+    # A chromium snapshot naming a v8 run's ID keeps the bare ID, as for an unknown run.
+    v8_run = make_run("v8")
+    api.ReportRuns(
+        migration_pb.ReportRunsRequest(
+            runs=[reported(v8_run.cqd_attempt_key, project="chromium", run_id=v8_run.id)]
+        )
+    )
+    assert [(reported_id, linked) for _, reported_id, linked, _ in snapshot_rows("chromium")] == [
+        (v8_run.id, None)
+    ]
+
+
+@live
 def test_report_runs_replaces_the_snapshot_of_each_reported_project_only(both_api):
     both_api.ReportRuns(
         migration_pb.ReportRunsRequest(

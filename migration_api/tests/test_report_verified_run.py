@@ -78,7 +78,9 @@ def test_report_verified_run_for_an_unknown_run_is_not_found(api, run_id):
         action=Action.ACTION_SUBMIT,
     )
     error = rpc_error(Code.NOT_FOUND, api.ReportVerifiedRun, request)
-    assert error.message == f"Run {run_id!r} does not exist"
+    assert error.message == (
+        f"Run {run_id!r} does not exist" if run_id else f"no run has attempt key {UNKNOWN_KEY!r}"
+    )
     no_side_effects()
     assert_calls(("ReportVerifiedRun", "NOT_FOUND"))
 
