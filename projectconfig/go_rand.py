@@ -20,10 +20,8 @@ MODULUS = (1 << 31) - 1
 MULTIPLIER = 48271
 # Go substitutes this seed for 0 (mod 2³¹−1): a zero state would stay zero.
 ZERO_SEED_REPLACEMENT = 89482311
-
-
-def _seed_step(x: int) -> int:
-    return (MULTIPLIER * x) % MODULUS
+# Seeding steps the generator this many times before it fills the first word.
+WARM_UP_STEPS = 20
 
 
 def as_float32(value: float) -> float:
@@ -32,31 +30,37 @@ def as_float32(value: float) -> float:
 
 
 class GoRand:
-    """``rand.New(rand.NewSource(seed))`` of Go's math/rand."""
+    """``rand.New(rand.NewSource(seed))`` of Go's math/rand.
+
+    Go fills all 607 state words when seeded, stepping x -> 48271·x mod 2³¹−1 three times per
+    word after 20 warm-up steps. A run draws a handful of values, so each word is computed
+    only when first read, jumping straight to its steps (x·48271^k mod 2³¹−1): same words,
+    a fraction of the work.
+    """
 
     def __init__(self, seed: int) -> None:
         seed %= MODULUS  # Python's % is already non-negative, as Go's seed fix-up makes it
         if seed == 0:
             seed = ZERO_SEED_REPLACEMENT
-        x = seed
-        state = [0] * LENGTH
-        for i in range(-20, LENGTH):
-            x = _seed_step(x)
-            if i >= 0:
-                word = x << 40
-                x = _seed_step(x)
-                word ^= x << 20
-                x = _seed_step(x)
-                word ^= x
-                state[i] = (word ^ COOKED[i]) & MASK64
-        self._state = state
+        self._seed = seed
+        self._state: list[int | None] = [None] * LENGTH
         self._tap = 0
         self._feed = LENGTH - TAP
+
+    def _word(self, i: int) -> int:
+        word = self._state[i]
+        if word is None:
+            step = WARM_UP_STEPS + 3 * i
+            x1, x2, x3 = (
+                self._seed * pow(MULTIPLIER, step + k, MODULUS) % MODULUS for k in (1, 2, 3)
+            )
+            word = self._state[i] = ((x1 << 40) ^ (x2 << 20) ^ x3 ^ COOKED[i]) & MASK64
+        return word
 
     def int63(self) -> int:
         self._tap = (self._tap - 1) % LENGTH
         self._feed = (self._feed - 1) % LENGTH
-        value = (self._state[self._feed] + self._state[self._tap]) & MASK64
+        value = (self._word(self._feed) + self._word(self._tap)) & MASK64
         self._state[self._feed] = value
         return value & MASK63
 

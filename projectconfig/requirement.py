@@ -129,60 +129,85 @@ class BuilderName:
 
 
 @dataclass(frozen=True)
+class LocationPattern:
+    """``^pattern$`` searched with RE2; upstream concatenates without a group, so ``^docs|infra$``
+    binds loosely (§8.7, example G01)."""
+
+    source: str
+    regexp: Regexp | None  # None for ".*", which matches any single line without RE2
+
+    @classmethod
+    def of(cls, pattern: str) -> LocationPattern | None:
+        if not pattern:
+            return None  # an empty pattern matches anything
+        return cls(pattern, None if pattern == ".*" else compile_re2("^" + pattern + "$"))
+
+    def matches(self, value: str, memo: dict[tuple[str, str], bool]) -> bool:
+        if self.regexp is None:
+            return "\n" not in value  # RE2's "." stops at a newline and "$" is the text's end
+        key = (self.source, value)
+        matched = memo.get(key)
+        if matched is None:
+            matched = memo[key] = self.regexp.search(value) is not None
+        return matched
+
+
+@dataclass(frozen=True)
 class LocationFilter:
-    host: Regexp | None
-    project: Regexp | None
-    ref: Regexp | None
-    path: Regexp | None
+    host: LocationPattern | None
+    project: LocationPattern | None
+    ref: LocationPattern | None
+    path: LocationPattern | None
     exclude: bool
 
-    def matches_repo(self, cl: ChangeList) -> bool:
-        return all(
-            pattern is None or pattern.search(value) is not None
-            for pattern, value in (
-                (self.host, cl.host),
-                (self.project, cl.project),
-                (self.ref, cl.ref),
-            )
+    def matches_repo(self, cl: ChangeList, memo: dict) -> bool:
+        return (
+            (self.host is None or self.host.matches(cl.host, memo))
+            and (self.project is None or self.project.matches(cl.project, memo))
+            and (self.ref is None or self.ref.matches(cl.ref, memo))
         )
 
-    def matches(self, cl: ChangeList, path: str) -> bool:
-        return self.matches_repo(cl) and (self.path is None or self.path.search(path) is not None)
-
-
-def _location_pattern(pattern: str) -> Regexp | None:
-    # Upstream concatenates without a group: "^docs|infra$" binds loosely (§8.7, example G01).
-    return compile_re2("^" + pattern + "$") if pattern else None
+    def matches(self, cl: ChangeList, path: str, memo: dict) -> bool:
+        return self.matches_repo(cl, memo) and (self.path is None or self.path.matches(path, memo))
 
 
 def compile_location_filters(filters) -> tuple[LocationFilter, ...]:
     return tuple(
         LocationFilter(
-            host=_location_pattern(f.gerrit_host_regexp),
-            project=_location_pattern(f.gerrit_project_regexp),
-            ref=_location_pattern(f.gerrit_ref_regexp),
-            path=_location_pattern(f.path_regexp),
+            host=LocationPattern.of(f.gerrit_host_regexp),
+            project=LocationPattern.of(f.gerrit_project_regexp),
+            ref=LocationPattern.of(f.gerrit_ref_regexp),
+            path=LocationPattern.of(f.path_regexp),
             exclude=f.exclude,
         )
         for f in filters
     )
 
 
-def location_included(filters: Sequence[LocationFilter], cls: Sequence[ChangeList]) -> bool:
-    """Whether some file of some CL is included by the ordered filters (§8.7)."""
+def location_included(
+    filters: Sequence[LocationFilter],
+    cls: Sequence[ChangeList],
+    memo: dict[tuple[str, str], bool] | None = None,
+) -> bool:
+    """Whether some file of some CL is included by the ordered filters (§8.7).
+
+    ``memo`` caches pattern results across the builders of one run: builders of a project
+    mostly repeat the same patterns over the same files.
+    """
+    memo = {} if memo is None else memo
     default = filters[0].exclude  # an exclude-first list includes what no filter matches
     for cl in cls:
         if not cl.files:
             # A merge commit touches no files of its own: only its repo can decide.
             if cl.parent_count > 1 and (
-                default or any(not f.exclude and f.matches_repo(cl) for f in filters)
+                default or any(not f.exclude and f.matches_repo(cl, memo) for f in filters)
             ):
                 return True
             continue
         for path in cl.files:
             included = default
             for f in reversed(filters):  # the last matching filter decides
-                if f.matches(cl, path):
+                if f.matches(cl, path, memo):
                     included = not f.exclude
                     break
             if included:
@@ -322,6 +347,7 @@ class _Context:
     owners: tuple[str, ...]
     experiments: tuple[str, ...]
     footers: tuple[tuple[str, str], ...]
+    location_memo: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def denied(self, allowlist: Sequence[str], realm: str | None = None) -> list[str]:
         """Owners outside every group of `allowlist` (and without builds.add in `realm`)."""
@@ -520,7 +546,7 @@ def _builder_outcome(
     if config.includable_only or context.run.mode not in builder.modes:
         return None
     if builder.location_filters and not location_included(
-        builder.location_filters, context.run.cls
+        builder.location_filters, context.run.cls, context.location_memo
     ):
         return None
     return _with_equivalent(context, builder, use_equivalent)

@@ -2,7 +2,18 @@
 
 from datetime import UTC, datetime
 
-from projectconfig.go_rand import GoRand, percent_draw
+from projectconfig.go_rand import (
+    LENGTH,
+    MASK63,
+    MASK64,
+    MODULUS,
+    MULTIPLIER,
+    TAP,
+    ZERO_SEED_REPLACEMENT,
+    GoRand,
+    percent_draw,
+)
+from projectconfig.go_rand_cooked import COOKED
 from projectconfig.requirement import ChangeList, selection_seed, selection_streams
 
 CL_ID = 65566771212885957
@@ -62,3 +73,30 @@ def test_negative_and_zero_seeds_are_folded_as_go_does():
     # Go maps seed mod 2^31-1 into [0, 2^31-1) and replaces 0 with a fixed seed.
     assert GoRand(-1).int63() == GoRand((1 << 31) - 2).int63()
     assert GoRand(0).int63() == GoRand((1 << 31) - 1).int63()
+
+
+def eager_state(seed: int) -> list[int]:
+    """Go's seeding as written: 20 warm-up steps, then three steps per word."""
+    x = seed % MODULUS or ZERO_SEED_REPLACEMENT
+    state = []
+    for i in range(-20, LENGTH):
+        x = MULTIPLIER * x % MODULUS
+        if i >= 0:
+            word = x << 40
+            x = MULTIPLIER * x % MODULUS
+            word ^= x << 20
+            x = MULTIPLIER * x % MODULUS
+            state.append((word ^ x ^ COOKED[i]) & MASK64)
+    return state
+
+
+def test_lazily_computed_words_equal_go_seeding_beyond_a_full_cycle():
+    for seed in (1, 2551609297354986293, -5):
+        rand = GoRand(seed)
+        draws = [rand.int63() for _ in range(2 * LENGTH)]
+        state, tap, feed, expected = eager_state(seed), 0, LENGTH - TAP, []
+        for _ in range(2 * LENGTH):
+            tap, feed = (tap - 1) % LENGTH, (feed - 1) % LENGTH
+            state[feed] = (state[feed] + state[tap]) & MASK64
+            expected.append(state[feed] & MASK63)
+        assert draws == expected
