@@ -26,15 +26,17 @@ class RunFile:
     run: RunInput
 
 
-def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str, default=...):
+JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
+
+
+def _field(data: dict, key: str, kind: type, where: str, default=...):
     if key not in data:
         if default is ...:
             raise RunFileError(f"{where}{key}: required")
         return default
     value = data[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise RunFileError(f"{where}{key}: must be a {names}, not {json.dumps(value)}")
+        raise RunFileError(f"{where}{key}: must be {JSON_KINDS[kind]}, not {json.dumps(value)}")
     return value
 
 

@@ -122,10 +122,10 @@ def test_compute_requirement_for_a_project_without_config(tmp_path):
             "cls[0].trigger_time: 'yesterday' is not",
         ),
         (run_dict(change_list(trigger_time="2026-12-01T10:00:00")), "has no time zone"),
-        (run_dict(change_list(id="1")), 'cls[0].id: must be a int, not "1"'),
+        (run_dict(change_list(id="1")), 'cls[0].id: must be an integer, not "1"'),
         (run_dict({**change_list(), "files": "a.cc"}), "cls[0].files: must be a list"),
         ({**run_dict(), "groups": {"a@b.c": "g"}}, "groups['a@b.c']: must be a list of strings"),
-        ({**run_dict(), "mode": 1}, "mode: must be a str, not 1"),
+        ({**run_dict(), "mode": 1}, "mode: must be a string, not 1"),
     ],
 )
 def test_a_bad_run_file_exits_2_naming_the_field(tmp_path, run, message):
