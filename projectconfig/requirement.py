@@ -46,6 +46,13 @@ from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from projectconfig.directives import InvalidDirectiveError, parse_directives
 from projectconfig.footers import Metadata, RunOptions
 from projectconfig.go_rand import GoRand, as_float32, percent_draw
+from projectconfig.location import (
+    LocationFilters,
+    LocationMemo,
+    PathPatterns,
+    compile_location_filters,
+    location_included,
+)
 from projectconfig.regexps import Regexp, RegexpError, compile_re2
 
 DEFAULT_BUILDBUCKET_HOST = "cr-buildbucket.appspot.com"
@@ -128,93 +135,6 @@ class BuilderName:
         return f"{self.project}:{self.bucket}"
 
 
-@dataclass(frozen=True)
-class LocationPattern:
-    """``^pattern$`` searched with RE2; upstream concatenates without a group, so ``^docs|infra$``
-    binds loosely (§8.7, example G01)."""
-
-    source: str
-    regexp: Regexp | None  # None for ".*", which matches any single line without RE2
-
-    @classmethod
-    def of(cls, pattern: str) -> LocationPattern | None:
-        if not pattern:
-            return None  # an empty pattern matches anything
-        return cls(pattern, None if pattern == ".*" else compile_re2("^" + pattern + "$"))
-
-    def matches(self, value: str, memo: dict[tuple[str, str], bool]) -> bool:
-        if self.regexp is None:
-            return "\n" not in value  # RE2's "." stops at a newline and "$" is the text's end
-        key = (self.source, value)
-        matched = memo.get(key)
-        if matched is None:
-            matched = memo[key] = self.regexp.search(value) is not None
-        return matched
-
-
-@dataclass(frozen=True)
-class LocationFilter:
-    host: LocationPattern | None
-    project: LocationPattern | None
-    ref: LocationPattern | None
-    path: LocationPattern | None
-    exclude: bool
-
-    def matches_repo(self, cl: ChangeList, memo: dict) -> bool:
-        return (
-            (self.host is None or self.host.matches(cl.host, memo))
-            and (self.project is None or self.project.matches(cl.project, memo))
-            and (self.ref is None or self.ref.matches(cl.ref, memo))
-        )
-
-    def matches(self, cl: ChangeList, path: str, memo: dict) -> bool:
-        return self.matches_repo(cl, memo) and (self.path is None or self.path.matches(path, memo))
-
-
-def compile_location_filters(filters) -> tuple[LocationFilter, ...]:
-    return tuple(
-        LocationFilter(
-            host=LocationPattern.of(f.gerrit_host_regexp),
-            project=LocationPattern.of(f.gerrit_project_regexp),
-            ref=LocationPattern.of(f.gerrit_ref_regexp),
-            path=LocationPattern.of(f.path_regexp),
-            exclude=f.exclude,
-        )
-        for f in filters
-    )
-
-
-def location_included(
-    filters: Sequence[LocationFilter],
-    cls: Sequence[ChangeList],
-    memo: dict[tuple[str, str], bool] | None = None,
-) -> bool:
-    """Whether some file of some CL is included by the ordered filters (§8.7).
-
-    ``memo`` caches pattern results across the builders of one run: builders of a project
-    mostly repeat the same patterns over the same files.
-    """
-    memo = {} if memo is None else memo
-    default = filters[0].exclude  # an exclude-first list includes what no filter matches
-    for cl in cls:
-        if not cl.files:
-            # A merge commit touches no files of its own: only its repo can decide.
-            if cl.parent_count > 1 and (
-                default or any(not f.exclude and f.matches_repo(cl, memo) for f in filters)
-            ):
-                return True
-            continue
-        for path in cl.files:
-            included = default
-            for f in reversed(filters):  # the last matching filter decides
-                if f.matches(cl, path, memo):
-                    included = not f.exclude
-                    break
-            if included:
-                return True
-    return False
-
-
 @dataclass
 class CompiledBuilder:
     config: Builder
@@ -225,11 +145,14 @@ class CompiledBuilder:
     host: str
     modes: frozenset[str]
     skip_footers: dict[str, Regexp]
-    _filters: tuple[LocationFilter, ...] | None = None
+    # The float32 percentages upstream compares draws with; 0 means no draw.
+    experiment: float
+    equivalent_share: float
+    _filters: LocationFilters | None = None
     _filter_error: str | None = None
 
     @classmethod
-    def of(cls, config: Builder) -> CompiledBuilder:
+    def of(cls, config: Builder, paths: PathPatterns) -> CompiledBuilder:
         equivalent_name = config.equivalent_to.name if config.HasField("equivalent_to") else None
         compiled = cls(
             config=config,
@@ -241,16 +164,18 @@ class CompiledBuilder:
             modes=frozenset(config.mode_allowlist) or DEFAULT_MODES,
             # Keyed by footer: of two entries for one key only the last counts, as upstream.
             skip_footers={f.key: compile_re2(f.value_regexp) for f in config.skip_footers},
+            experiment=as_float32(config.experiment_percentage),
+            equivalent_share=as_float32(config.equivalent_to.percentage),
         )
         try:
-            compiled._filters = compile_location_filters(config.location_filters)
+            compiled._filters = compile_location_filters(config.location_filters, paths)
         except RegexpError as e:
             # Upstream fails only when a run reaches this builder's location step.
             compiled._filter_error = f"builder {config.name!r}: location_filters: {e}"
         return compiled
 
     @property
-    def location_filters(self) -> tuple[LocationFilter, ...]:
+    def location_filters(self) -> LocationFilters:
         if self._filter_error is not None:
             raise RequirementError(self._filter_error)
         return self._filters
@@ -263,7 +188,9 @@ class CompiledGroup:
         self.group = group
         self.honor_linked_accounts = honor_linked_accounts
         tryjob = group.verifiers.tryjob
-        self.builders = [CompiledBuilder.of(b) for b in tryjob.builders]
+        # Every builder's path patterns in one set: a file is searched once per run.
+        paths = PathPatterns()
+        self.builders = [CompiledBuilder.of(b, paths) for b in tryjob.builders]
         self.names = {b.name for b in self.builders} | {
             b.equivalent_name for b in self.builders if b.equivalent_name
         }
@@ -347,7 +274,7 @@ class _Context:
     owners: tuple[str, ...]
     experiments: tuple[str, ...]
     footers: tuple[tuple[str, str], ...]
-    location_memo: dict[tuple[str, str], bool] = field(default_factory=dict)
+    location_memo: LocationMemo = field(default_factory=LocationMemo)
 
     def denied(self, allowlist: Sequence[str], realm: str | None = None) -> list[str]:
         """Owners outside every group of `allowlist` (and without builds.add in `realm`)."""
@@ -499,16 +426,22 @@ def _selected(
 ) -> list[tryjob_pb.Definition] | ComputationFailure:
     """The normal path (§8.4-§8.6): draws first, then each builder's procedure in order."""
     optional_stream, equivalent_stream = selection_streams(context.run.cls)
+    mode = context.run.mode
     definitions = []
     first_failure = None
     for builder in context.group.builders:
-        config = builder.config
-        percentage = config.experiment_percentage
-        is_optional = percentage != 0 and percent_draw(optional_stream) <= as_float32(percentage)
-        equivalent_percentage = config.equivalent_to.percentage
-        use_equivalent = equivalent_percentage != 0 and percent_draw(
-            equivalent_stream
-        ) <= as_float32(equivalent_percentage)
+        is_optional = (
+            builder.experiment != 0 and percent_draw(optional_stream) <= builder.experiment
+        )
+        use_equivalent = builder.equivalent_share != 0 and (
+            percent_draw(equivalent_stream) <= builder.equivalent_share
+        )
+        # A builder that runs only when named (includable_only, or not for this mode) is
+        # skipped whatever else holds unless named: most of Chromium's 595 stop here.
+        if (builder.config.includable_only or mode not in builder.modes) and not (
+            included and (builder.name in included or builder.equivalent_name in included)
+        ):
+            continue
         outcome = _builder_outcome(context, builder, included, is_optional, use_equivalent)
         if isinstance(outcome, ComputationFailure):
             first_failure = first_failure or outcome

@@ -4,8 +4,9 @@ import pytest
 from google.protobuf import text_format
 
 from cvproto.cv.config import config_pb2
+from projectconfig.location import compile_location_filters, location_included
 from projectconfig.regexps import RegexpError
-from projectconfig.requirement import ChangeList, compile_location_filters, location_included
+from projectconfig.requirement import ChangeList
 
 X = "x-review.googlesource.com"
 

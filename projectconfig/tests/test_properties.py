@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvproto.cv.config import config_pb2
+from projectconfig.location import compile_location_filters, location_included
 from projectconfig.requirement import (
     ChangeList,
     CompiledGroup,
     Identities,
     RunInput,
-    compile_location_filters,
     compute,
-    location_included,
 )
 
 SEGMENTS = ["a", "b", "docs", "src", "x.cc", "infra"]
@@ -92,7 +91,7 @@ def test_a_merge_commit_without_files_is_judged_by_its_repo(filters, cl):
     merge = without_files(cl, ())
     compiled = compile_location_filters(filters)
     expected = filters[0].exclude or any(
-        not f.exclude and f.matches_repo(merge, {}) for f in compiled
+        not f.exclude and f.matches_repo(merge) for f in compiled.filters
     )
     assert location_included(compiled, [merge]) is expected
 
