@@ -2,7 +2,8 @@
 
 ``import_config(project, text, source)`` parses and validates a commit-queue.cfg and stores it
 as the project's next version (nothing when it equals the current one); a config with any
-error is refused whole (``ConfigRejected`` lists them all) and the current version stays.
+error is refused whole (``ConfigRejected`` lists them all) and the current version stays;
+a new version sends ``projectconfig.signals.config_imported`` in the storing transaction.
 ``current_config(project)`` loads the version in force, compiled once per process.
 """
 
@@ -19,6 +20,7 @@ from google.protobuf import text_format
 from cvproto.cv.config import config_pb2
 from projectconfig.compiled import CompiledConfig
 from projectconfig.models import ConfigVersion
+from projectconfig.signals import config_imported
 from projectconfig.validation import validate
 
 
@@ -106,6 +108,9 @@ def import_config(project: str, text: str, source: str) -> ImportResult:
             raise ConfigRejected(
                 source, [f"{project}: another import stored a version meanwhile; import again"]
             ) from None
+        # Running runs follow the new version: receivers enqueue durable work in this
+        # transaction, so it is stored exactly when the version is.
+        config_imported.send(sender=ConfigVersion, version=version)
     return ImportResult(version, created=True)
 
 
