@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from projectconfig.actions import import_config
 from projectconfig.tests.support import group_config
+from runs.tests.factories import make_run
 
 LIST = reverse("admin:projectconfig_configversion_changelist")
 
@@ -73,3 +74,12 @@ def test_a_diff_against_no_such_version_is_not_found(operator, against):
 
 def test_configs_are_not_edited_in_the_admin(operator):
     assert operator.get(reverse("admin:projectconfig_configversion_add")).status_code == 403
+
+
+def test_the_run_page_shows_the_config_version_and_group_it_used(operator):
+    (version,) = versions("chromium", "p/try/a")
+    run = make_run("chromium", config_version=version, config_group="main")
+    page = operator.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode()
+    version_url = reverse("admin:projectconfig_configversion_change", args=[version.pk])
+    assert f'<a href="{version_url}">chromium v1</a>' in page
+    assert "main" in page
