@@ -57,19 +57,32 @@ def run_dict(*cls: dict, mode: str = "DRY_RUN", footers=(), **extra) -> dict:
     return {"luci_project": "test-proj", "mode": mode, "cls": cls, "groups": GROUPS, **extra}
 
 
-def group_config(builders: str, *, group_extra: str = "", ability_extra: str = "") -> str:
-    """A one-group config watching HOST/repo, with the §9 retry config and these builders."""
+def group_config(
+    builders: str = "",
+    *,
+    name: str = "main",
+    host: str = HOST,
+    project: str = "repo",
+    ref: str = "refs/heads/.+",
+    retry: str = "retry_config { single_quota: 2 global_quota: 8 }",
+    group_extra: str = "",
+    ability_extra: str = "",
+    top: str = "",
+) -> str:
+    """A config with one group watching host/project (by default the §9 fixture's, with its
+    retry config) and these builders; ``top`` holds top-level fields."""
     return f"""
+{top}
 config_groups {{
-  name: "main"
+  name: "{name}"
   gerrit {{
-    url: "https://{HOST}"
-    projects {{ name: "repo" ref_regexp: "refs/heads/.+" }}
+    url: "https://{host}"
+    projects {{ name: "{project}" ref_regexp: "{ref}" }}
   }}
   verifiers {{
     gerrit_cq_ability {{ committer_list: "committers" {ability_extra} }}
     tryjob {{
-      retry_config {{ single_quota: 2 global_quota: 8 }}
+      {retry}
       {builders}
     }}
   }}

@@ -7,26 +7,21 @@ from google.protobuf import text_format
 
 from cvproto.cv.config import config_pb2
 from projectconfig.actions import ConfigRejected, parse_config
-from projectconfig.tests.support import DATA
+from projectconfig.tests.support import DATA, group_config
 from projectconfig.validation import validate
 
 
 def config(builders: str = "", group: str = "", top: str = "", ability: str = "") -> str:
-    return f"""
-{top}
-config_groups {{
-  name: "main"
-  gerrit {{
-    url: "https://chromium-review.googlesource.com"
-    projects {{ name: "chromium/src" ref_regexp: "refs/heads/.+" }}
-  }}
-  verifiers {{
-    gerrit_cq_ability {{ committer_list: "committers" {ability} }}
-    tryjob {{ builders {{ name: "chromium/try/linux-rel" }} {builders} }}
-  }}
-  {group}
-}}
-"""
+    """A valid config (chromium/src, builder chromium/try/linux-rel) plus these fields."""
+    return group_config(
+        'builders { name: "chromium/try/linux-rel" } ' + builders,
+        host="chromium-review.googlesource.com",
+        project="chromium/src",
+        retry="",
+        group_extra=group,
+        ability_extra=ability,
+        top=top,
+    )
 
 
 def b(fields: str) -> str:

@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cvproto.gerrit import gerrit_pb2
 from projectconfig.actions import current_version, import_config
+from projectconfig.tests.support import group_config
 from runs.errors import ActionError, Code
 from runs.models import CL, GerritPost, Run, RunCL, RunStatus, Verifier
 from runs.serializers import set_served_message
@@ -28,21 +29,14 @@ GERRIT = "chromium-review.googlesource.com"
 CHANGES = itertools.count(4242)
 
 
-def config(*builders: str, group: str = "cq", ref: str = "refs/heads/.+") -> str:
-    entries = "".join(f"builders {{ {b} }}" for b in builders)
-    return f"""
-config_groups {{
-  name: "{group}"
-  gerrit {{
-    url: "https://{GERRIT}"
-    projects {{ name: "chromium/src" ref_regexp: "{ref}" }}
-  }}
-  verifiers {{
-    gerrit_cq_ability {{ committer_list: "committers" }}
-    tryjob {{ retry_config {{ single_quota: 1 global_quota: 2 }} {entries} }}
-  }}
-}}
-"""
+def config(*builders: str, group: str = "cq") -> str:
+    return group_config(
+        "".join(f"builders {{ {b} }}" for b in builders),
+        name=group,
+        host=GERRIT,
+        project="chromium/src",
+        retry="retry_config { single_quota: 1 global_quota: 2 }",
+    )
 
 
 LINUX = 'name: "chromium/try/linux-rel"'
