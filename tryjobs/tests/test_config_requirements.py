@@ -118,28 +118,30 @@ def test_a_run_starts_on_the_requirement_of_its_config(backend):
     assert (run.config_version, run.config_group) == (current_version("chromium"), "cq")
 
 
-def test_a_failed_computation_ends_the_run_with_upstreams_message(backend):
+@pytest.mark.parametrize(
+    ("cl", "reason"),
+    [
+        (
+            {"message": "T\n\nCq-Include-Trybots: chromium/try:nope\n"},
+            "Failed to compute tryjob requirement. Reason:\n\n"
+            'builder "chromium/try/nope" is included but not defined in the LUCI project',
+        ),
+        (
+            {"gerrit_project": "v8/v8"},
+            "CV cannot verify this run: no config group watches "
+            f"{GERRIT}/v8/v8 on ref refs/heads/main.",
+        ),
+    ],
+    ids=["computation failure", "no config group"],
+)
+def test_a_run_that_gets_no_requirement_ends_with_the_reason_on_its_cls(backend, cl, reason):
     import_config("chromium", config(LINUX), "v1")
-    run = run_of(message="T\n\nCq-Include-Trybots: chromium/try:nope\n")
+    run = run_of(**cl)
     assert config_requirements.start_from_config(run.id, "test").kind == "failed"
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    expected = (
-        "Failed to compute tryjob requirement. Reason:\n\n"
-        'builder "chromium/try/nope" is included but not defined in the LUCI project'
-    )
-    assert run.end_reason == expected
-    assert posted(run) == [expected]
+    assert (run.status, run.end_reason) == (RunStatus.FAILED, reason)
+    assert posted(run) == [reason]
     assert state_of(run) is None
-
-
-def test_cls_no_group_watches_end_the_run(backend):
-    import_config("chromium", config(LINUX), "v1")
-    run = run_of(gerrit_project="v8/v8")
-    assert config_requirements.start_from_config(run.id, "test").kind == "failed"
-    run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert run.end_reason.startswith("CV cannot verify this run: no config group watches")
 
 
 def test_a_project_without_config_is_refused():
