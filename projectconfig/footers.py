@@ -6,7 +6,7 @@ Spec: cv_config.md §7. Pure: a commit message in, ``(key, value)`` pairs and ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 # A footer line of the last paragraph; other lines there are skipped, not fatal.
@@ -116,8 +116,3 @@ class RunOptions:
             else:
                 merged[field.name] = tuple(item for value in values for item in value)
         return cls(**merged)
-
-
-def run_options(messages: Sequence[str]) -> RunOptions:
-    """The merged options of a run whose CLs have these commit messages."""
-    return RunOptions.merge(RunOptions.of(Metadata.of(message)) for message in messages)

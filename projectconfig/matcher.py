@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import re2
-
 from cvproto.cv.config import config_pb2
+from projectconfig.regexps import Regexp, compile_re2
 
 # Upstream's default when a project lists no ref_regexp (not refs/heads/main).
 DEFAULT_REF_REGEXP = "refs/heads/master"
@@ -29,8 +28,8 @@ def anchored_alternation(patterns: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class _Watch:
     group_index: int
-    include: re2._Regexp
-    exclude: re2._Regexp | None
+    include: Regexp
+    exclude: Regexp | None
 
     def watches(self, ref: str) -> bool:
         if self.include.search(ref) is None:
@@ -60,11 +59,11 @@ class Matcher:
             for gerrit in group.gerrit:
                 host = gerrit_hostname(gerrit.url)
                 for project in gerrit.projects:
-                    include = re2.compile(
+                    include = compile_re2(
                         anchored_alternation(project.ref_regexp or [DEFAULT_REF_REGEXP])
                     )
                     exclude = (
-                        re2.compile(anchored_alternation(project.ref_regexp_exclude))
+                        compile_re2(anchored_alternation(project.ref_regexp_exclude))
                         if project.ref_regexp_exclude
                         else None
                     )

@@ -3,7 +3,11 @@
 import pytest
 
 from projectconfig.directives import InvalidDirectiveError, parse_directive
-from projectconfig.footers import Metadata, RunOptions, normalize_footer_key, run_options
+from projectconfig.footers import Metadata, RunOptions, normalize_footer_key
+
+
+def run_options(messages: list[str]) -> RunOptions:
+    return RunOptions.merge(RunOptions.of(Metadata.of(message)) for message in messages)
 
 
 def test_footer_keys_are_normalized():
