@@ -26,6 +26,7 @@ class RunFile:
     run: RunInput
 
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # CL IDs are hashed as 8 bytes
 JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
 
 
@@ -68,8 +69,11 @@ def _change_list(data, index: int) -> ChangeList:
     if not isinstance(data, dict):
         raise RunFileError(f"cls[{index}]: must be an object")
     trigger = _field(data, "trigger_time", str, where, None)
+    cl_id = _field(data, "id", int, where)
+    if not INT64_MIN <= cl_id <= INT64_MAX:
+        raise RunFileError(f"{where}id: {cl_id} does not fit an int64")
     return ChangeList(
-        id=_field(data, "id", int, where),
+        id=cl_id,
         host=_field(data, "host", str, where),
         project=_field(data, "project", str, where),
         ref=_field(data, "ref", str, where),

@@ -123,6 +123,7 @@ def test_compute_requirement_for_a_project_without_config(tmp_path):
         ),
         (run_dict(change_list(trigger_time="2026-12-01T10:00:00")), "has no time zone"),
         (run_dict(change_list(id="1")), 'cls[0].id: must be an integer, not "1"'),
+        (run_dict(change_list(id=1 << 63)), "cls[0].id: 9223372036854775808 does not fit an int64"),
         (run_dict({**change_list(), "files": "a.cc"}), "cls[0].files: must be a list"),
         ({**run_dict(), "groups": {"a@b.c": "g"}}, "groups['a@b.c']: must be a list of strings"),
         ({**run_dict(), "mode": 1}, "mode: must be a string, not 1"),
