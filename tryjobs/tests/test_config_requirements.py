@@ -235,3 +235,14 @@ def test_the_follow_config_command(backend):
     assert f"run {run.id}: started" in out.getvalue()
     with pytest.raises(CommandError, match="either PROJECT or"):
         call_command("follow_config")
+
+
+def test_a_pending_run_starts_on_its_config(backend):
+    import_config("chromium", config(LINUX), "v1")
+    run = run_of()
+    Run.objects.filter(id=run.id).update(status=RunStatus.PENDING, start_time=None)
+    outcome = operations.start_run_from_config(run.id, "run-manager")
+    assert outcome.kind == "started"
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.start_time is not None
+    assert builders_of(run) == ["linux-rel"]
