@@ -246,3 +246,37 @@ def test_g01_a_top_level_alternation_binds_loosely(tmp_path):
 def test_a_run_without_retry_config_gets_none(tmp_path):
     config = group_config(B1).replace("retry_config { single_quota: 2 global_quota: 8 }", "")
     assert "retryConfig" not in compute_requirement(tmp_path, config, run_dict()).requirement
+
+
+def test_definition_maker_flags_and_post_pin_copies(tmp_path):
+    """TestDefinitionMaker's flagged case (RESTRICTED, 49.9%, disable_reuse, included so
+    critical), plus what §8.11 copies: the builder's host, disable_reuse_footers, reuse_window."""
+    config = group_config(
+        'builders { name: "a/b/c" host: "other-buildbucket.appspot.com" disable_reuse: true '
+        "result_visibility: COMMENT_LEVEL_RESTRICTED experiment_percentage: 49.9 "
+        'disable_reuse_footers: "Include-Ci-Only-Tests" reuse_window { max_commit_distance: 3 } }'
+    )
+    run = run_dict(footers=["Cq-Include-Trybots: a/b:c"])
+    (definition,) = compute_requirement(tmp_path, config, run).requirement["definitions"]
+    assert definition == {
+        "buildbucket": {
+            "host": "other-buildbucket.appspot.com",
+            "builder": {"project": "a", "bucket": "b", "builder": "c"},
+        },
+        "disableReuse": True,
+        "critical": True,
+        "optional": True,
+        "resultVisibility": "COMMENT_LEVEL_RESTRICTED",
+        "disableReuseFooters": ["Include-Ci-Only-Tests"],
+        "reuseWindow": {"maxCommitDistance": 3},
+    }
+
+
+@pytest.mark.parametrize("name", ["", "d/e", "f/g/h/i"])
+def test_definition_maker_refuses_names_without_three_parts(tmp_path, name):
+    """Upstream's Definition maker panics on these; here the config is refused first."""
+    outcome = compute_requirement(
+        tmp_path, group_config(f'builders {{ name: "{name}" }}'), run_dict()
+    )
+    assert outcome.code == 2
+    assert "must be project/bucket/builder" in outcome.stderr
