@@ -11,6 +11,8 @@ BENCHMARKS = [
     "report_verified_run",
     "import_attempts",
     "executor",
+    "import_config",
+    "requirement",
 ]
 
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "projectconfig",
     "runs",
     "tryjobs",
     "migration_api",

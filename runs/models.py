@@ -171,6 +171,14 @@ class Run(models.Model):
     )
     owner = models.CharField(max_length=255, blank=True, help_text="Owner email of the CLs.")
     config_group = models.CharField(max_length=255, blank=True)
+    config_version = models.ForeignKey(
+        "projectconfig.ConfigVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The project config version cvsite computed the run's requirement from.",
+    )
     create_time = models.DateTimeField()
     start_time = models.DateTimeField(null=True, blank=True)
     update_time = models.DateTimeField(auto_now=True)

@@ -8,9 +8,11 @@ task, and the actions that enqueue them (tryjobs.updates, tryjobs.operations, im
 runs given events, in the caller's transaction. It is idempotent: a pass consumes the events
 it finds, so of several tasks for one run the first does the work and the others find nothing
 (a batch of updates per run becomes one pass). `cancel_stale_tryjobs` is §5, enqueued by
-`schedule_stale_tryjob_cancellation`. A database that is busy or deadlocked (a transient
-OperationalError), or a run whose passes kept losing their race (UNAVAILABLE), re-enqueues
-the task with backoff instead of failing it.
+`schedule_stale_tryjob_cancellation`. `follow_project_config(project)` makes the project's
+running runs follow its new config version; `enqueue_on_config_imported` (connected to
+projectconfig.signals.config_imported in TryjobsConfig.ready) enqueues it. A database that is
+busy or deadlocked (a transient OperationalError), or a run whose passes kept losing their race
+(UNAVAILABLE), re-enqueues the task with backoff instead of failing it.
 """
 
 import logging
@@ -25,7 +27,7 @@ from runs import clock
 from runs.errors import ActionError
 from runs.side_effects import enqueue_after_commit
 from runs.tasks import backoff
-from tryjobs import passes, stale
+from tryjobs import config_requirements, passes, stale
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +97,23 @@ def schedule_stale_tryjob_cancellation(cl_id: int, previous: int, current: int) 
         cancel_stale_tryjobs.using(run_after=clock.now() + STALE_DELAY), cl_id, previous, current
     )
     return True
+
+
+@task()
+def follow_project_config(project: str, attempt: int = 0) -> None:
+    """Every running run of the project follows its config version in force."""
+    try:
+        outcomes = config_requirements.follow_project_config(project, "task:follow_project_config")
+    except OperationalError as e:
+        delay = backoff(attempt)
+        logger.warning("runs of %s following their config: %s; retrying in %s", project, e, delay)
+        follow_project_config.using(run_after=clock.now() + delay).enqueue(project, attempt + 1)
+        return
+    for outcome in outcomes:
+        logger.info("%s", outcome.summary())
+    wake_runs(run_id for outcome in outcomes for run_id in outcome.woken_runs)
+
+
+def enqueue_on_config_imported(sender, version, **kwargs) -> None:
+    """projectconfig.signals.config_imported: in the transaction that stored the version."""
+    follow_project_config.enqueue(version.project)

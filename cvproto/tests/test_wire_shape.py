@@ -220,7 +220,9 @@ SHAPES: dict[str, str] = {
         critical 5 bool
         result_visibility 6 cv.config.CommentLevel
         optional 8 bool
-        experiments 9 repeated:string""",
+        experiments 9 repeated:string
+        disable_reuse_footers 10 repeated:string
+        reuse_window 11 cv.config.Verifiers.Tryjob.Builder.ReuseWindow""",
     "cv.internal.tryjob.Definition.Buildbucket": """
         host 1 string
         builder 2 buildbucket.v2.BuilderID""",
@@ -603,8 +605,8 @@ SHAPES: dict[str, str] = {
         failure_weight 3 int32
         transient_failure_weight 4 int32
         timeout_weight 5 int32""",
-    # Includes the post-2024-03 additions skip_footers (17) and
-    # disable_reuse_footers (18).
+    # Includes the post-2024-03 additions skip_footers (17),
+    # disable_reuse_footers (18) and reuse_window (19).
     "cv.config.Verifiers.Tryjob.Builder": """
         name 1 string
         disable_reuse 2 bool
@@ -618,7 +620,9 @@ SHAPES: dict[str, str] = {
         location_filters 15 repeated:cv.config.Verifiers.Tryjob.Builder.LocationFilter
         host 16 string
         skip_footers 17 repeated:cv.config.Verifiers.Tryjob.Builder.SkipFooter
-        disable_reuse_footers 18 repeated:string""",
+        disable_reuse_footers 18 repeated:string
+        reuse_window 19 cv.config.Verifiers.Tryjob.Builder.ReuseWindow""",
+    "cv.config.Verifiers.Tryjob.Builder.ReuseWindow": "max_commit_distance 1 uint32",
     "cv.config.Verifiers.Tryjob.Builder.LocationFilter": """
         gerrit_host_regexp 1 string
         gerrit_project_regexp 2 string

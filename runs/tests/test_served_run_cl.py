@@ -15,6 +15,7 @@ from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
 from importers.tests.backfill.conftest import run as run_command
 from runs import queries, serializers
+from runs.ids import RunID
 from runs.models import DepKind, RunCL, RunCLDep
 from runs.tests.constraints import db_rejects
 from runs.tests.factories import BASE_TIME, make_cl, make_run
@@ -124,8 +125,16 @@ def test_the_migration_encodes_the_run_cls_written_before_it():
     executor.migrate(before)
     apps = executor.loader.project_state(before).apps
     Run, CL, OldRunCL = (apps.get_model("runs", name) for name in ("Run", "CL", "RunCL"))
-    run = make_run()  # today's model: the columns 0004 had are all it writes
-    old_run = Run.objects.get(pk=run.pk)
+    key = "00000000000000aa"
+    old_run = Run.objects.create(  # the model as 0004 had it (later ones add columns)
+        id=str(RunID.new("chromium", BASE_TIME, key)),
+        project="chromium",
+        cqd_attempt_key=key,
+        status=2,
+        mode="DRY_RUN",
+        create_time=BASE_TIME,
+        start_time=BASE_TIME,
+    )
     OldRunCLDep = apps.get_model("runs", "RunCLDep")
     rows, cls = [], []
     for position in range(3):

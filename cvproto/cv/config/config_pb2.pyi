@@ -198,7 +198,7 @@ class Verifiers(_message.Message):
     class Tryjob(_message.Message):
         __slots__ = ("builders", "retry_config", "cancel_stale_tryjobs")
         class Builder(_message.Message):
-            __slots__ = ("host", "name", "includable_only", "result_visibility", "disable_reuse", "cancel_stale", "experiment_percentage", "equivalent_to", "location_filters", "owner_whitelist_group", "mode_allowlist", "skip_footers", "disable_reuse_footers")
+            __slots__ = ("host", "name", "includable_only", "result_visibility", "disable_reuse", "cancel_stale", "experiment_percentage", "equivalent_to", "location_filters", "owner_whitelist_group", "mode_allowlist", "skip_footers", "disable_reuse_footers", "reuse_window")
             class LocationFilter(_message.Message):
                 __slots__ = ("gerrit_host_regexp", "gerrit_project_regexp", "path_regexp", "exclude", "gerrit_ref_regexp")
                 GERRIT_HOST_REGEXP_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +219,11 @@ class Verifiers(_message.Message):
                 key: str
                 value_regexp: str
                 def __init__(self, key: _Optional[str] = ..., value_regexp: _Optional[str] = ...) -> None: ...
+            class ReuseWindow(_message.Message):
+                __slots__ = ("max_commit_distance",)
+                MAX_COMMIT_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+                max_commit_distance: int
+                def __init__(self, max_commit_distance: _Optional[int] = ...) -> None: ...
             HOST_FIELD_NUMBER: _ClassVar[int]
             NAME_FIELD_NUMBER: _ClassVar[int]
             INCLUDABLE_ONLY_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +237,7 @@ class Verifiers(_message.Message):
             MODE_ALLOWLIST_FIELD_NUMBER: _ClassVar[int]
             SKIP_FOOTERS_FIELD_NUMBER: _ClassVar[int]
             DISABLE_REUSE_FOOTERS_FIELD_NUMBER: _ClassVar[int]
+            REUSE_WINDOW_FIELD_NUMBER: _ClassVar[int]
             host: str
             name: str
             includable_only: bool
@@ -245,7 +251,8 @@ class Verifiers(_message.Message):
             mode_allowlist: _containers.RepeatedScalarFieldContainer[str]
             skip_footers: _containers.RepeatedCompositeFieldContainer[Verifiers.Tryjob.Builder.SkipFooter]
             disable_reuse_footers: _containers.RepeatedScalarFieldContainer[str]
-            def __init__(self, host: _Optional[str] = ..., name: _Optional[str] = ..., includable_only: _Optional[bool] = ..., result_visibility: _Optional[_Union[CommentLevel, str]] = ..., disable_reuse: _Optional[bool] = ..., cancel_stale: _Optional[_Union[Toggle, str]] = ..., experiment_percentage: _Optional[float] = ..., equivalent_to: _Optional[_Union[Verifiers.Tryjob.EquivalentBuilder, _Mapping]] = ..., location_filters: _Optional[_Iterable[_Union[Verifiers.Tryjob.Builder.LocationFilter, _Mapping]]] = ..., owner_whitelist_group: _Optional[_Iterable[str]] = ..., mode_allowlist: _Optional[_Iterable[str]] = ..., skip_footers: _Optional[_Iterable[_Union[Verifiers.Tryjob.Builder.SkipFooter, _Mapping]]] = ..., disable_reuse_footers: _Optional[_Iterable[str]] = ...) -> None: ...
+            reuse_window: Verifiers.Tryjob.Builder.ReuseWindow
+            def __init__(self, host: _Optional[str] = ..., name: _Optional[str] = ..., includable_only: _Optional[bool] = ..., result_visibility: _Optional[_Union[CommentLevel, str]] = ..., disable_reuse: _Optional[bool] = ..., cancel_stale: _Optional[_Union[Toggle, str]] = ..., experiment_percentage: _Optional[float] = ..., equivalent_to: _Optional[_Union[Verifiers.Tryjob.EquivalentBuilder, _Mapping]] = ..., location_filters: _Optional[_Iterable[_Union[Verifiers.Tryjob.Builder.LocationFilter, _Mapping]]] = ..., owner_whitelist_group: _Optional[_Iterable[str]] = ..., mode_allowlist: _Optional[_Iterable[str]] = ..., skip_footers: _Optional[_Iterable[_Union[Verifiers.Tryjob.Builder.SkipFooter, _Mapping]]] = ..., disable_reuse_footers: _Optional[_Iterable[str]] = ..., reuse_window: _Optional[_Union[Verifiers.Tryjob.Builder.ReuseWindow, _Mapping]] = ...) -> None: ...
         class EquivalentBuilder(_message.Message):
             __slots__ = ("name", "percentage", "owner_whitelist_group")
             NAME_FIELD_NUMBER: _ClassVar[int]

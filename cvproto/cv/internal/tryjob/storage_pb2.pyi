@@ -31,7 +31,7 @@ CANCELLED: Status
 UNTRIGGERED: Status
 
 class Definition(_message.Message):
-    __slots__ = ("buildbucket", "equivalent_to", "disable_reuse", "skip_stale_check", "critical", "optional", "result_visibility", "experiments")
+    __slots__ = ("buildbucket", "equivalent_to", "disable_reuse", "skip_stale_check", "critical", "optional", "result_visibility", "experiments", "disable_reuse_footers", "reuse_window")
     class Buildbucket(_message.Message):
         __slots__ = ("host", "builder")
         HOST_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,8 @@ class Definition(_message.Message):
     OPTIONAL_FIELD_NUMBER: _ClassVar[int]
     RESULT_VISIBILITY_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENTS_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_REUSE_FOOTERS_FIELD_NUMBER: _ClassVar[int]
+    REUSE_WINDOW_FIELD_NUMBER: _ClassVar[int]
     buildbucket: Definition.Buildbucket
     equivalent_to: Definition
     disable_reuse: bool
@@ -55,7 +57,9 @@ class Definition(_message.Message):
     optional: bool
     result_visibility: _config_pb2.CommentLevel
     experiments: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, buildbucket: _Optional[_Union[Definition.Buildbucket, _Mapping]] = ..., equivalent_to: _Optional[_Union[Definition, _Mapping]] = ..., disable_reuse: _Optional[bool] = ..., skip_stale_check: _Optional[bool] = ..., critical: _Optional[bool] = ..., optional: _Optional[bool] = ..., result_visibility: _Optional[_Union[_config_pb2.CommentLevel, str]] = ..., experiments: _Optional[_Iterable[str]] = ...) -> None: ...
+    disable_reuse_footers: _containers.RepeatedScalarFieldContainer[str]
+    reuse_window: _config_pb2.Verifiers.Tryjob.Builder.ReuseWindow
+    def __init__(self, buildbucket: _Optional[_Union[Definition.Buildbucket, _Mapping]] = ..., equivalent_to: _Optional[_Union[Definition, _Mapping]] = ..., disable_reuse: _Optional[bool] = ..., skip_stale_check: _Optional[bool] = ..., critical: _Optional[bool] = ..., optional: _Optional[bool] = ..., result_visibility: _Optional[_Union[_config_pb2.CommentLevel, str]] = ..., experiments: _Optional[_Iterable[str]] = ..., disable_reuse_footers: _Optional[_Iterable[str]] = ..., reuse_window: _Optional[_Union[_config_pb2.Verifiers.Tryjob.Builder.ReuseWindow, _Mapping]] = ...) -> None: ...
 
 class Requirement(_message.Message):
     __slots__ = ("definitions", "retry_config")

@@ -1,0 +1,118 @@
+"""A CL's metadata (git footers and legacy ``KEY=value`` lines) and the run options it sets.
+
+Spec: cv_config.md §7. Pure: a commit message in, ``(key, value)`` pairs and ``RunOptions`` out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
+# A footer line of the last paragraph; other lines there are skipped, not fatal.
+FOOTER_LINE = re.compile(r"^\s*([\w-]+): *(.*)$")
+# A legacy metadata line, looked for on every line of the message.
+LEGACY_LINE = re.compile(r"^([A-Z_]+)=(.*)$")
+# Footer keys that are really URLs split at their colon ("https://...").
+URL_SCHEMES = frozenset({"Http", "Https"})
+
+
+def normalize_footer_key(key: str) -> str:
+    """``cq-include-trybots`` -> ``Cq-Include-Trybots``: each dash-separated word capitalised."""
+    return "-".join(word[:1].upper() + word[1:].lower() for word in key.split("-"))
+
+
+def _last_paragraph(lines: list[str]) -> list[str]:
+    """The lines after the last blank line, or none when the message is a single paragraph."""
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    for i in range(len(lines) - 1, -1, -1):
+        if not lines[i].strip():
+            return lines[i + 1 :]
+    return []
+
+
+def git_footers(message: str) -> list[tuple[str, str]]:
+    """Footers of the last paragraph, lowest line first, keys normalised, values trimmed."""
+    footers = []
+    for line in reversed(_last_paragraph(message.splitlines())):
+        match = FOOTER_LINE.match(line)
+        if match is None:
+            continue
+        key = normalize_footer_key(match.group(1))
+        if key not in URL_SCHEMES:
+            footers.append((key, match.group(2).strip()))
+    return footers
+
+
+def legacy_metadata(message: str) -> list[tuple[str, str]]:
+    """``KEY=value`` lines anywhere in the message, lowest line first, values trimmed."""
+    pairs = []
+    for line in reversed(message.splitlines()):
+        match = LEGACY_LINE.match(line)
+        if match is not None:
+            pairs.append((match.group(1), match.group(2).strip()))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a commit message says: git footers and legacy pairs, each lowest line first."""
+
+    footers: tuple[tuple[str, str], ...] = ()
+    legacy: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, message: str) -> Metadata:
+        return cls(tuple(git_footers(message)), tuple(legacy_metadata(message)))
+
+    def values(self, footer: str, legacy_key: str | None = None) -> list[str]:
+        values = [value for key, value in self.footers if key == footer]
+        if legacy_key is not None:
+            values += [value for key, value in self.legacy if key == legacy_key]
+        return values
+
+    def flag(self, footer: str, legacy_key: str | None = None) -> bool:
+        # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
+        return any(value.lower() == "true" for value in self.values(footer, legacy_key))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of a run, merged over its CLs (booleans OR-ed, lists concatenated)."""
+
+    skip_equivalent_builders: bool = False
+    avoid_cancelling_tryjobs: bool = False
+    skip_tree_checks: bool = False
+    skip_tryjobs: bool = False
+    skip_presubmit: bool = False
+    included_tryjobs: tuple[str, ...] = ()
+    overridden_tryjobs: tuple[str, ...] = ()
+    custom_tryjob_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, metadata: Metadata) -> RunOptions:
+        return cls(
+            skip_equivalent_builders=metadata.flag(
+                "No-Equivalent-Builders", "NO_EQUIVALENT_BUILDERS"
+            ),
+            avoid_cancelling_tryjobs=metadata.flag("Cq-Do-Not-Cancel-Tryjobs"),
+            skip_tree_checks=metadata.flag("No-Tree-Checks", "NOTREECHECKS"),
+            skip_tryjobs=metadata.flag("No-Try", "NOTRY"),
+            skip_presubmit=metadata.flag("No-Presubmit", "NOPRESUBMIT"),
+            included_tryjobs=tuple(metadata.values("Cq-Include-Trybots", "CQ_INCLUDE_TRYBOTS")),
+            overridden_tryjobs=tuple(metadata.values("Override-Tryjobs-For-Automation")),
+            custom_tryjob_tags=tuple(metadata.values("Cq-Cl-Tag")),
+        )
+
+    @classmethod
+    def merge(cls, options: Iterable[RunOptions]) -> RunOptions:
+        options = list(options)
+        merged = {}
+        for field in fields(cls):
+            values = [getattr(each, field.name) for each in options]
+            if isinstance(field.default, bool):
+                merged[field.name] = any(values)
+            else:
+                merged[field.name] = tuple(item for value in values for item in value)
+        return cls(**merged)

@@ -1,0 +1,174 @@
+"""A builder's ``location_filters``: does a run touch a file the builder cares about (§8.7)?
+
+Pure. Upstream searches ``"^" + pattern + "$"`` with RE2 and no group around the pattern, so a
+top-level alternation binds loosely: ``^docs|infra$`` is "starts with docs or ends with infra"
+(example G01). An empty pattern matches anything.
+
+Speed: one Chromium run meets about 130 filtered builders of some 300 distinct path patterns.
+All path patterns of a config group go into one RE2 set, so a file is searched once for all of
+them; the host, project and ref patterns (``.*`` in every real config) are judged once per CL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from projectconfig.regexps import Regexp, compile_re2, search_set
+
+
+class Change(Protocol):
+    host: str
+    project: str
+    ref: str
+    files: tuple[str, ...]
+    parent_count: int
+
+
+def _anchored(pattern: str) -> str:
+    return "^" + pattern + "$"
+
+
+class PathPatterns:
+    """Path patterns searched together: ``matching(path)`` answers for all of them at once."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._set = search_set()
+        self._ready = False
+
+    def number(self, pattern: str) -> int:
+        """The pattern's number in the set; RegexpError if RE2 refuses it."""
+        number = self._numbers.get(pattern)
+        if number is None:
+            if self._ready:
+                raise RuntimeError("PathPatterns takes no pattern once it has searched")
+            compile_re2(_anchored(pattern))  # names the pattern if RE2 refuses it
+            number = self._numbers[pattern] = self._set.Add(_anchored(pattern))
+        return number
+
+    def matching(self, path: str) -> frozenset[int]:
+        if not self._ready:
+            if self._numbers:
+                self._set.Compile()
+            self._ready = True
+        if not self._numbers:
+            return frozenset()
+        return frozenset(self._set.Match(path) or ())
+
+
+@dataclass(frozen=True)
+class RepoPattern:
+    """A host, project or ref pattern."""
+
+    source: str
+    regexp: Regexp | None  # None for ".*", which every real config uses: no RE2 call needed
+
+    @classmethod
+    def of(cls, pattern: str) -> RepoPattern | None:
+        if not pattern:
+            return None
+        return cls(pattern, None if pattern == ".*" else compile_re2(_anchored(pattern)))
+
+    def matches(self, value: str) -> bool:
+        if self.regexp is None:
+            return "\n" not in value  # RE2's "." stops at a newline, and "$" is the text's end
+        return self.regexp.search(value) is not None
+
+
+@dataclass(frozen=True)
+class LocationFilter:
+    host: RepoPattern | None
+    project: RepoPattern | None
+    ref: RepoPattern | None
+    path: int | None  # the pattern's number in its PathPatterns; None matches any path
+    exclude: bool
+
+    # The three patterns' sources: filters repeat them, so a run judges each CL once per key.
+    repo_key: tuple[str, str, str]
+
+    def matches_repo(self, change: Change) -> bool:
+        return (
+            (self.host is None or self.host.matches(change.host))
+            and (self.project is None or self.project.matches(change.project))
+            and (self.ref is None or self.ref.matches(change.ref))
+        )
+
+
+@dataclass(frozen=True)
+class LocationFilters:
+    """A builder's ordered filters, and the group-wide set their path patterns belong to."""
+
+    filters: tuple[LocationFilter, ...]
+    paths: PathPatterns
+
+    def __bool__(self) -> bool:
+        return bool(self.filters)
+
+
+def compile_location_filters(filters, paths: PathPatterns | None = None) -> LocationFilters:
+    """RegexpError (naming the pattern) for a pattern RE2 refuses."""
+    paths = PathPatterns() if paths is None else paths
+    compiled = []
+    for f in filters:
+        compiled.append(
+            LocationFilter(
+                host=RepoPattern.of(f.gerrit_host_regexp),
+                project=RepoPattern.of(f.gerrit_project_regexp),
+                ref=RepoPattern.of(f.gerrit_ref_regexp),
+                path=paths.number(f.path_regexp) if f.path_regexp else None,
+                exclude=f.exclude,
+                repo_key=(f.gerrit_host_regexp, f.gerrit_project_regexp, f.gerrit_ref_regexp),
+            )
+        )
+    return LocationFilters(tuple(compiled), paths)
+
+
+@dataclass
+class LocationMemo:
+    """What one run's CLs match, shared by every builder of the run."""
+
+    repos: dict[tuple[tuple[str, str, str], int], bool] = field(default_factory=dict)
+    paths: dict[tuple[int, str], frozenset[int]] = field(default_factory=dict)
+
+    def repo_matches(self, f: LocationFilter, change: Change) -> bool:
+        key = (f.repo_key, id(change))
+        matched = self.repos.get(key)
+        if matched is None:
+            matched = self.repos[key] = f.matches_repo(change)
+        return matched
+
+    def path_matches(self, paths: PathPatterns, path: str) -> frozenset[int]:
+        key = (id(paths), path)
+        matched = self.paths.get(key)
+        if matched is None:
+            matched = self.paths[key] = paths.matching(path)
+        return matched
+
+
+def location_included(
+    location: LocationFilters, changes: Sequence[Change], memo: LocationMemo | None = None
+) -> bool:
+    """Whether some file of some CL is included by the ordered filters."""
+    memo = LocationMemo() if memo is None else memo
+    filters = location.filters
+    default = filters[0].exclude  # an exclude-first list includes what no filter matches
+    for change in changes:
+        if not change.files:
+            # A merge commit touches no files of its own: only its repo can decide.
+            if change.parent_count > 1 and (
+                default or any(not f.exclude and memo.repo_matches(f, change) for f in filters)
+            ):
+                return True
+            continue
+        for path in change.files:
+            matched_paths = memo.path_matches(location.paths, path)
+            included = default
+            for f in reversed(filters):  # the last matching filter decides
+                if (f.path is None or f.path in matched_paths) and memo.repo_matches(f, change):
+                    included = not f.exclude
+                    break
+            if included:
+                return True
+    return False

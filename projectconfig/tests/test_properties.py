@@ -1,0 +1,157 @@
+"""Properties of the computation: determinism, and the monotonic rules of location filters."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import text_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cvproto.cv.config import config_pb2
+from projectconfig.location import compile_location_filters, location_included
+from projectconfig.requirement import (
+    ChangeList,
+    CompiledGroup,
+    Identities,
+    RunInput,
+    compute,
+)
+
+SEGMENTS = ["a", "b", "docs", "src", "x.cc", "infra"]
+PATTERNS = [".*", "a/.+", "docs/.+", "src/.*\\.cc", ".+/b", "a|b", "docs", "infra/.*"]
+HOSTS = ["h1-review.googlesource.com", "h2-review.googlesource.com"]
+PROJECTS = ["repo", "other"]
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+paths = st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3).map("/".join)
+location_filter = st.builds(
+    config_pb2.Verifiers.Tryjob.Builder.LocationFilter,
+    gerrit_host_regexp=st.sampled_from(["", ".*", "h1-review.googlesource.com"]),
+    gerrit_project_regexp=st.sampled_from(["", "repo", "other"]),
+    path_regexp=st.sampled_from(PATTERNS),
+    exclude=st.booleans(),
+)
+filter_lists = st.lists(location_filter, min_size=1, max_size=4)
+
+
+ONE_PARENT = st.just(1)
+
+
+@st.composite
+def change_lists(draw, parents=ONE_PARENT) -> ChangeList:
+    return ChangeList(
+        id=draw(st.integers(1, 2**62)),
+        host=draw(st.sampled_from(HOSTS)),
+        project=draw(st.sampled_from(PROJECTS)),
+        ref="refs/heads/main",
+        owner=draw(st.sampled_from(["a@example.com", "b@example.com"])),
+        trigger_time=EPOCH + timedelta(seconds=draw(st.integers(0, 10**8))),
+        files=tuple(draw(st.lists(paths, max_size=4, unique=True))),
+        parent_count=draw(parents),
+    )
+
+
+def included(filters, cls) -> bool:
+    return location_included(compile_location_filters(filters), cls)
+
+
+def without_files(cl: ChangeList, keep) -> ChangeList:
+    return replace(cl, files=tuple(f for f in cl.files if f in keep))
+
+
+@given(filter_lists, st.lists(change_lists(), min_size=1, max_size=3), st.data())
+def test_removing_files_never_includes_a_builder(filters, cls, data):
+    smaller = [
+        without_files(cl, data.draw(st.sets(st.sampled_from(cl.files or ("",))))) for cl in cls
+    ]
+    if included(filters, smaller):
+        assert included(filters, cls)
+
+
+@given(filter_lists, st.lists(change_lists(), min_size=1, max_size=3), change_lists())
+def test_adding_a_cl_never_excludes_a_builder(filters, cls, extra):
+    if included(filters, cls):
+        assert included(filters, [*cls, extra])
+
+
+@given(filter_lists, st.lists(change_lists(), min_size=1, max_size=3), location_filter)
+def test_a_last_exclude_filter_never_includes_and_a_last_include_never_excludes(filters, cls, last):
+    extended = included([*filters, last], cls)
+    if last.exclude and extended:
+        assert included(filters, cls)
+    if not last.exclude and included(filters, cls):
+        assert extended
+
+
+@given(filter_lists, change_lists(parents=st.integers(2, 3)))
+def test_a_merge_commit_without_files_is_judged_by_its_repo(filters, cl):
+    merge = without_files(cl, ())
+    compiled = compile_location_filters(filters)
+    expected = filters[0].exclude or any(
+        not f.exclude and f.matches_repo(merge) for f in compiled.filters
+    )
+    assert location_included(compiled, [merge]) is expected
+
+
+# ------------------------------------------------------------------------ the whole computation
+
+builder = st.builds(
+    dict,
+    experiment=st.sampled_from([0, 0, 5, 50, 100]),
+    equivalent=st.sampled_from([None, 0, 30, 100]),
+    filters=st.lists(location_filter, max_size=2),
+    disable_reuse=st.booleans(),
+    allowlist=st.sampled_from([[], ["g"]]),
+)
+
+
+def group_of(builders: list[dict]) -> CompiledGroup:
+    group = config_pb2.ConfigGroup(name="g")
+    for i, spec in enumerate(builders):
+        b = group.verifiers.tryjob.builders.add(
+            name=f"p/try/b{i}",
+            disable_reuse=spec["disable_reuse"],
+            owner_whitelist_group=spec["allowlist"],
+            location_filters=spec["filters"],
+        )
+        if spec["equivalent"] is not None:
+            b.equivalent_to.name = f"p/try/e{i}"
+            b.equivalent_to.percentage = spec["equivalent"]
+        elif spec["experiment"]:
+            b.experiment_percentage = spec["experiment"]
+    return CompiledGroup(
+        text_format.Parse(text_format.MessageToString(group), config_pb2.ConfigGroup())
+    )
+
+
+identities = Identities(groups={"a@example.com": frozenset({"g"})})
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(builder, min_size=1, max_size=8),
+    st.lists(change_lists(), min_size=1, max_size=3, unique_by=lambda cl: cl.id),
+    st.randoms(use_true_random=False),
+)
+def test_the_same_cls_and_triggers_give_the_same_requirement(builders, cls, rng: random.Random):
+    group = group_of(builders)
+    first = compute(group, RunInput("DRY_RUN", tuple(cls), identities))
+    shuffled = list(cls)
+    rng.shuffle(shuffled)
+    assert compute(group_of(builders), RunInput("DRY_RUN", tuple(shuffled), identities)) == first
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(builder, min_size=1, max_size=8),
+    st.lists(change_lists(), min_size=1, max_size=3, unique_by=lambda cl: cl.id),
+)
+def test_no_try_keeps_exactly_the_presubmit_builders(builders, cls):
+    group = group_of(builders)
+    plain = compute(group, RunInput("DRY_RUN", tuple(cls), identities))
+    no_try = tuple(replace(cl, commit_message="T\n\nNo-Try: true\n") for cl in cls)
+    expected = [d for d in plain.definitions if d.disable_reuse]
+    assert list(compute(group, RunInput("DRY_RUN", no_try, identities)).definitions) == expected
