@@ -364,6 +364,7 @@ class GerritClient:
 def client_for_host(
     host: str,
     *,
+    project: str | None = None,
     anonymous_ok: bool = True,
     timeout: float | None = None,
     session: requests.Session | None = None,
@@ -371,19 +372,19 @@ def client_for_host(
     """A client for `host` with the credentials gerrit.credentials picks for it.
 
     Settings used: GERRIT_AUTH, GERRIT_NETRC_FILE (credentials), GERRIT_URL_OVERRIDES (where
-    to send requests), GERRIT_TIMEOUT_SECONDS. Looks up stored netrc tokens (see
-    gerrit.credentials), so it may query the database. With anonymous_ok=False a host
+    to send requests), GERRIT_TIMEOUT_SECONDS. Looks up the netrc token stored for `project`
+    (see gerrit.credentials), so it may query the database. With anonymous_ok=False a host
     without credentials is an error (GerritError INTERNAL, not transient) rather than an
     anonymous client.
     """
     if not is_valid_host(host):
         raise ValueError(f"{host!r} is not a Gerrit host name")
-    credentials = resolve_credentials(host)
+    credentials = resolve_credentials(host, project)
     if credentials is None and not anonymous_ok:
         raise GerritError(
             Code.INTERNAL,
             f"no credentials for Gerrit host {host}: not in GERRIT_AUTH or GERRIT_NETRC_FILE "
-            "and CQDaemon has not reported a netrc token for it",
+            f"and no CQDaemon has reported a netrc token for it for project {project!r}",
             host=host,
         )
     overrides = getattr(settings, "GERRIT_URL_OVERRIDES", None) or {}

@@ -3,9 +3,10 @@
 Order, first match wins:
   1. settings.GERRIT_AUTH[host] ("login:password", from the environment);
   2. the `machine <host>` (or `default`) entry of the netrc file settings.GERRIT_NETRC_FILE;
-  3. a stored token: the legacy netrc token CQDaemon reported for the host via ReportUsedNetrc,
-     a .netrc "login:password" pair, found by the lookup the app that stores those tokens
-     plugs in with `use_stored_tokens` (this package knows nothing of where they live);
+  3. a stored token: the legacy netrc token a CQDaemon reported for the host via
+     ReportUsedNetrc, a .netrc "login:password" pair, for the LUCI project the call is made
+     for (one project never uses another's), found by the lookup the app that stores those
+     tokens plugs in with `use_stored_tokens` (this package knows nothing of where they live);
   4. none: anonymous access.
 All three kinds authenticate as HTTP Basic with base64 of "login:password".
 """
@@ -28,8 +29,9 @@ class UnreadableToken(Exception):
     """A stored token exists but cannot be decrypted (its key is no longer configured)."""
 
 
-# host -> the stored "login:password", "" or None when there is none; raises UnreadableToken.
-StoredTokenLookup = Callable[[str], str | None]
+# (host, LUCI project or None) -> the stored "login:password", "" or None when there is none;
+# raises UnreadableToken.
+StoredTokenLookup = Callable[[str, str | None], str | None]
 _stored_token_lookup: StoredTokenLookup | None = None
 
 
@@ -74,8 +76,9 @@ class Credentials:
         raise TypeError("Gerrit credentials are not picklable")
 
 
-def resolve_credentials(host: str) -> Credentials | None:
-    """Credentials for `host` by the order above, or None for anonymous access.
+def resolve_credentials(host: str, project: str | None = None) -> Credentials | None:
+    """Credentials for `host` by the order above, or None for anonymous access. `project` is
+    the LUCI project the calls are made for (None: no project's stored token applies).
 
     Raises GerritError(INTERNAL) when a configured source exists but cannot be used (unreadable
     netrc file, token encrypted with a key no longer configured).
@@ -86,7 +89,7 @@ def resolve_credentials(host: str) -> Credentials | None:
     from_file = _from_netrc_file(host)
     if from_file is not None:
         return from_file
-    return _from_stored_token(host)
+    return _from_stored_token(host, project)
 
 
 def _from_netrc_file(host: str) -> Credentials | None:
@@ -112,14 +115,14 @@ def _from_netrc_file(host: str) -> Credentials | None:
     return Credentials(CredentialSource.NETRC_FILE, f"{login}:{password}")
 
 
-def _from_stored_token(host: str) -> Credentials | None:
+def _from_stored_token(host: str, project: str | None) -> Credentials | None:
     if _stored_token_lookup is None:
         return None
     # Raised outside the except block, like the netrc file's errors: nothing of the stored
     # token travels along as __context__.
     problem = None
     try:
-        token = _stored_token_lookup(host)
+        token = _stored_token_lookup(host, project)
     except UnreadableToken:
         token = None
         problem = f"the netrc token stored for {host} cannot be decrypted with NETRC_TOKEN_KEYS"

@@ -19,7 +19,7 @@ from prpc.metrics import CallMetrics
 from prpc.service import CallContext, Service
 from runs import actions, queries, serializers
 from runs.errors import ActionError
-from runs.models import CL, holds_nul
+from runs.models import CL, NetrcToken, holds_nul
 
 EMPTY = empty_pb2.Empty
 
@@ -187,7 +187,11 @@ def fetch_excluded_cls(request: migration_pb.FetchExcludedCLsRequest, context: C
 
 
 def report_used_netrc(request: migration_pb.ReportUsedNetrcRequest, context: CallContext):
-    perform(actions.report_used_netrc, request.gerrit_host, request.access_token)
+    """The token is kept for the caller's projects only; a token for every project sets the
+    host's default, used by projects that have reported none of their own."""
+    token = context.principal
+    projects = [NetrcToken.ALL_PROJECTS] if token.all_projects else token.projects
+    perform(actions.report_used_netrc, projects, request.gerrit_host, request.access_token)
     return EMPTY()
 
 

@@ -345,18 +345,29 @@ def report_runs(
 # ReportUsedNetrc -------------------------------------------------------------------------------
 
 
-def report_used_netrc(gerrit_host: str, access_token: str) -> None:
-    """Stores (last write wins) the legacy token CQDaemon uses for a Gerrit host, encrypted."""
+def report_used_netrc(projects: Collection[str], gerrit_host: str, access_token: str) -> None:
+    """Stores (last write wins) the legacy token a CQDaemon uses for a Gerrit host, encrypted,
+    for each of `projects` (NetrcToken.ALL_PROJECTS: the host's default)."""
     if not gerrit_host or not access_token:
         raise ActionError(Code.INVALID_ARGUMENT, "access_token and gerrit_host required")
     if len(gerrit_host) > 255 or holds_nul(gerrit_host):
-        raise ActionError(Code.INVALID_ARGUMENT, "gerrit_host is not a host name")
+        raise ActionError(
+            Code.INVALID_ARGUMENT, "gerrit_host is not a host name (at most 255 characters)"
+        )
+    if len(access_token) > NetrcToken.MAX_TOKEN_LENGTH:
+        raise ActionError(
+            Code.INVALID_ARGUMENT,
+            f"access_token is longer than {NetrcToken.MAX_TOKEN_LENGTH} characters",
+        )
     token = NetrcToken(gerrit_host=gerrit_host)
     token.set_access_token(access_token)
-    NetrcToken.objects.update_or_create(
-        gerrit_host=gerrit_host,
-        defaults={"encrypted_access_token": token.encrypted_access_token},
-    )
+    with transaction.atomic():
+        for project in sorted(projects):
+            NetrcToken.objects.update_or_create(
+                project=project,
+                gerrit_host=gerrit_host,
+                defaults={"encrypted_access_token": token.encrypted_access_token},
+            )
 
 
 # Starting and cancelling -----------------------------------------------------------------------

@@ -548,17 +548,33 @@ class VerifiedCQDRun(CQDAttempt):
 
 
 class NetrcToken(models.Model):
-    """A legacy .netrc access token CQDaemon used for a Gerrit host, encrypted at rest."""
+    """A legacy .netrc access token a CQDaemon used for a Gerrit host, encrypted at rest, for
+    one LUCI project: that project's Gerrit calls use it, no other project's.
 
-    gerrit_host = models.CharField(max_length=255, unique=True)
+    `project` ALL_PROJECTS holds what a token for every project reported: the host's default,
+    for projects without a token of their own. LEGACY_UNSCOPED holds what was reported before
+    tokens were kept per project; it is never used (its CQDaemon reports again).
+    """
+
+    ALL_PROJECTS = "*"
+    LEGACY_UNSCOPED = ""
+    MAX_TOKEN_LENGTH = 4096
+
+    project = models.CharField(max_length=100, default=LEGACY_UNSCOPED)
+    gerrit_host = models.CharField(max_length=255)
     encrypted_access_token = models.BinaryField(editable=False)
     update_time = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "legacy netrc token"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "gerrit_host"], name="netrctoken_per_project"
+            )
+        ]
 
     def __str__(self) -> str:
-        return self.gerrit_host
+        return f"{self.project or '(unscoped)'} @ {self.gerrit_host}"
 
     @staticmethod
     def _fernet():
@@ -574,9 +590,12 @@ class NetrcToken(models.Model):
         return self._fernet().decrypt(bytes(self.encrypted_access_token)).decode()
 
     @classmethod
-    def stored_for(cls, host: str) -> str | None:
-        """The token stored for `host`, None if there is none (gerrit.credentials' lookup)."""
-        row = cls.objects.filter(gerrit_host=host).first()
+    def stored_for(cls, host: str, project: str | None) -> str | None:
+        """The token stored for `host` and `project`, else the host's all-projects default;
+        None if there is neither (gerrit.credentials' lookup)."""
+        scopes = [cls.ALL_PROJECTS] if project is None else [project, cls.ALL_PROJECTS]
+        rows = {r.project: r for r in cls.objects.filter(gerrit_host=host, project__in=scopes)}
+        row = next((rows[scope] for scope in scopes if scope in rows), None)
         if row is None:
             return None
         try:

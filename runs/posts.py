@@ -59,7 +59,7 @@ def deliver_post(post: GerritPost, actor: str) -> None:
     cl = post.cl
     details = {"TO": post.notify_accounts} if post.notify_accounts else None
     try:
-        with client_for_host(cl.host) as gerrit:
+        with client_for_host(cl.host, project=post.run.project) as gerrit:
             gerrit.set_review(
                 cl.change,
                 post.revision,

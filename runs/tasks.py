@@ -66,7 +66,7 @@ def submit_run(run_id: str, attempt: int = 0) -> None:
             continue
         cl = run_cl.cl
         try:
-            with client_for_host(cl.host) as gerrit:
+            with client_for_host(cl.host, project=run.project) as gerrit:
                 try:
                     gerrit.submit(cl.change, run_cl.current_revision, project=run_cl.gerrit_project)
                 except GerritError as e:

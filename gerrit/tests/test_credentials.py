@@ -17,13 +17,15 @@ CONFIGURED = "configured-bot:Zq8configuredPassw0rd"
 FROM_FILE = ("file-bot", "Xy7filePassw0rd")
 TOKEN = "git-legacy.example.com:1/Hk3legacyNetrcT0ken"
 
+PROJECT = "chromium"
+
 
 def basic(pair: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
-def store_netrc_token(host: str, token: str = TOKEN) -> NetrcToken:
-    row = NetrcToken(gerrit_host=host)
+def store_netrc_token(host: str, token: str = TOKEN, project: str = PROJECT) -> NetrcToken:
+    row = NetrcToken(gerrit_host=host, project=project)
     row.set_access_token(token)
     row.save()
     return row
@@ -52,7 +54,7 @@ class TestSelection:
     def test_configured_beats_netrc_token(self, gerrit, settings):
         store_netrc_token(gerrit.host)
         settings.GERRIT_AUTH = {gerrit.host: CONFIGURED}
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             assert client.credential_source == "GERRIT_AUTH"
             client.get_change(123)
         req = gerrit.last_request
@@ -62,7 +64,7 @@ class TestSelection:
     def test_netrc_token_when_nothing_is_configured(self, gerrit, settings):
         settings.GERRIT_AUTH = {"some-other-review.example.com": CONFIGURED}
         store_netrc_token(gerrit.host)
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             assert client.credential_source == "netrc token"
             client.set_review(123, "current", "hello")
         req = gerrit.last_request
@@ -76,12 +78,35 @@ class TestSelection:
 
     def test_netrc_token_of_another_host_is_not_used(self, gerrit):
         store_netrc_token("chromium-review.googlesource.com")
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             client.get_change(123)
         assert gerrit.last_request.authorization is None
 
+    def test_netrc_token_of_another_project_is_not_used(self, gerrit):
+        # Finding 2: a webrtc CQDaemon's token must never authenticate chromium's calls.
+        store_netrc_token(gerrit.host, project="webrtc")
+        with client_for_host(gerrit.host, project=PROJECT) as client:
+            assert client.credential_source == "anonymous"
+
+    def test_the_all_projects_token_is_the_default_and_a_projects_own_wins(self, gerrit):
+        store_netrc_token(gerrit.host, "default:Pp1defaultPass", project=NetrcToken.ALL_PROJECTS)
+        with client_for_host(gerrit.host, project=PROJECT) as client:
+            client.get_change(123)
+        assert gerrit.last_request.authorization == basic("default:Pp1defaultPass")
+        store_netrc_token(gerrit.host)
+        with client_for_host(gerrit.host, project=PROJECT) as client:
+            client.get_change(123)
+        assert gerrit.last_request.authorization == basic(TOKEN)
+        # Calls made for no project may use only the default.
+        assert resolve_credentials(gerrit.host).source == CredentialSource.NETRC_TOKEN
+
+    def test_a_token_reported_before_tokens_had_projects_is_not_used(self, gerrit):
+        store_netrc_token(gerrit.host, project=NetrcToken.LEGACY_UNSCOPED)
+        assert resolve_credentials(gerrit.host, PROJECT) is None
+        assert resolve_credentials(gerrit.host) is None
+
     def test_anonymous_when_nothing_is_known(self, gerrit):
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             assert not client.authenticated
             assert client.credential_source == "anonymous"
             assert client.get_change(123).number == 123
@@ -91,7 +116,7 @@ class TestSelection:
 
     def test_anonymous_refused_when_credentials_are_required(self, gerrit):
         with pytest.raises(GerritError) as e:
-            client_for_host(gerrit.host, anonymous_ok=False)
+            client_for_host(gerrit.host, project=PROJECT, anonymous_ok=False)
         assert (e.value.code, e.value.transient) == (Code.INTERNAL, False)
         assert f"no credentials for Gerrit host {gerrit.host}" in str(e.value)
         assert gerrit.requests == []
@@ -99,7 +124,7 @@ class TestSelection:
     def test_netrc_file_when_not_configured(self, gerrit, settings, netrc_file):
         store_netrc_token(gerrit.host)
         settings.GERRIT_NETRC_FILE = str(netrc_file)
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             assert client.credential_source == "GERRIT_NETRC_FILE"
             client.get_change(123)
         assert gerrit.last_request.authorization == basic(":".join(FROM_FILE))
@@ -107,7 +132,7 @@ class TestSelection:
     def test_configured_beats_netrc_file(self, gerrit, settings, netrc_file):
         settings.GERRIT_NETRC_FILE = str(netrc_file)
         settings.GERRIT_AUTH = {gerrit.host: CONFIGURED}
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             client.get_change(123)
         assert gerrit.last_request.authorization == basic(CONFIGURED)
 
@@ -116,12 +141,12 @@ class TestSelection:
         path.write_text("machine other.example.com login a password b\n")
         settings.GERRIT_NETRC_FILE = str(path)
         store_netrc_token(gerrit.host)
-        assert resolve_credentials(gerrit.host).source == CredentialSource.NETRC_TOKEN
+        assert resolve_credentials(gerrit.host, PROJECT).source == CredentialSource.NETRC_TOKEN
 
     def test_unreadable_netrc_file_is_internal(self, gerrit, settings, tmp_path):
         settings.GERRIT_NETRC_FILE = str(tmp_path / "missing")
         with pytest.raises(GerritError) as e:
-            client_for_host(gerrit.host)
+            client_for_host(gerrit.host, project=PROJECT)
         assert e.value.code == Code.INTERNAL
         assert "GERRIT_NETRC_FILE cannot be read" in str(e.value)
 
@@ -130,7 +155,7 @@ class TestSelection:
         path.write_text("machine h login x password Secr3tValue Qq9strayToken\n")
         settings.GERRIT_NETRC_FILE = str(path)
         with pytest.raises(GerritError) as e:
-            client_for_host(gerrit.host)
+            client_for_host(gerrit.host, project=PROJECT)
         assert "GERRIT_NETRC_FILE is malformed near line" in str(e.value)
         assert "Secr3tValue" not in str(e.value) and "Qq9strayToken" not in str(e.value)
         assert e.value.__context__ is None  # the parser's exception quotes the file
@@ -139,7 +164,7 @@ class TestSelection:
         store_netrc_token(gerrit.host)
         settings.NETRC_TOKEN_KEYS = ["UJ8nRzQ8s3mJ0mZgYJZrjb9z6m8tXx3hQZB0Xr5m7VI="]
         with pytest.raises(GerritError) as e:
-            client_for_host(gerrit.host)
+            client_for_host(gerrit.host, project=PROJECT)
         assert e.value.code == Code.INTERNAL
         assert "cannot be decrypted" in str(e.value)
 
@@ -148,18 +173,21 @@ class TestSelection:
         home_netrc.write_text("machine 127.0.0.1 login me password Ww2personalPass\n")
         home_netrc.chmod(0o600)
         monkeypatch.setenv("NETRC", str(home_netrc))
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             client.get_change(123)
         assert gerrit.last_request.authorization is None
 
     def test_fake_with_registered_accounts_rejects_other_credentials(self, gerrit, settings):
         gerrit.add_account("configured-bot", "Zq8configuredPassw0rd", account_id=42)
         settings.GERRIT_AUTH = {gerrit.host: CONFIGURED}
-        with client_for_host(gerrit.host) as client:
+        with client_for_host(gerrit.host, project=PROJECT) as client:
             client.set_review(123, "current", "as the bot")
         assert gerrit.change(123)["messages"][-1]["author"]["_account_id"] == 42
         settings.GERRIT_AUTH = {gerrit.host: "configured-bot:wrong-password"}
-        with client_for_host(gerrit.host) as client, pytest.raises(GerritError) as e:
+        with (
+            client_for_host(gerrit.host, project=PROJECT) as client,
+            pytest.raises(GerritError) as e,
+        ):
             client.get_change(123)
         assert (e.value.code, e.value.http_status) == (Code.INTERNAL, 401)
 
@@ -188,7 +216,7 @@ class TestSecretsStayHidden:
     def test_errors_logs_and_reprs(self, gerrit, settings, caplog):
         caplog.set_level(logging.DEBUG)
         settings.GERRIT_AUTH = {gerrit.host: CONFIGURED}
-        client = client_for_host(gerrit.host, timeout=0.2)
+        client = client_for_host(gerrit.host, project=PROJECT, timeout=0.2)
         # A misbehaving server echoing the credentials back must not get them into our text.
         header = basic(CONFIGURED)
         gerrit.fail_next(500, body=f"bad request with Authorization: {header} ({CONFIGURED})")
@@ -207,7 +235,7 @@ class TestSecretsStayHidden:
 
         gerrit.stop()  # connection refused
         with pytest.raises(GerritError) as e:
-            client_for_host(gerrit.host).get_change(123)
+            client_for_host(gerrit.host, project=PROJECT).get_change(123)
         errors.append(e.value)
 
         for error in errors:
@@ -221,7 +249,7 @@ class TestSecretsStayHidden:
         caplog.set_level(logging.DEBUG)
         store_netrc_token(gerrit.host)
         gerrit.fail_next(503, body=f"echo {TOKEN}")
-        client = client_for_host(gerrit.host)
+        client = client_for_host(gerrit.host, project=PROJECT)
         with pytest.raises(GerritError) as e:
             client.get_change(123)
         for text in (str(e.value), repr(e.value), repr(client), caplog.text):

@@ -2,8 +2,11 @@
 
 Behaviour of upstream's 2021-06-22 "F" server (shared/reference/migration_behaviour.md §2.8):
 host and token are required, the last write per host wins, and cvsite then sends the token as
-Basic auth to that host. cvsite stores it encrypted, and it shows in no log line, call record,
-RunEvent or error message. Through a live cvsite, with binary and JSON bodies.
+Basic auth to that host. On top of it, a token is kept per LUCI project of the caller's API
+token, and only that project's Gerrit calls use it; what a token for every project reports is
+the host's default, for projects that reported none. cvsite stores it encrypted, and it shows
+in no log line, call record, RunEvent or error message. Through a live cvsite, with binary
+and JSON bodies.
 """
 
 import base64
@@ -30,7 +33,7 @@ def test_report_used_netrc_stores_the_token_encrypted_and_the_last_write_wins(ap
     assert api.ReportUsedNetrc(request) == empty_pb2.Empty()
 
     row = NetrcToken.objects.get()
-    assert row.gerrit_host == HOST
+    assert (row.project, row.gerrit_host) == ("chromium", HOST)
     stored = bytes(row.encrypted_access_token)
     assert SECRET.encode() not in stored and b"SuperSecret" not in stored
     assert row.access_token() == SECRET
@@ -55,6 +58,32 @@ def assert_secret_nowhere(secret: str, caplog) -> None:
         assert all(secret not in str(value) for value in call.values())
     for event in RunEvent.objects.values():
         assert all(secret not in str(value) for value in event.values())
+
+
+@live
+def test_a_token_is_stored_for_the_callers_projects_only(make_api):
+    # Finding 2: a webrtc CQDaemon replaced the credential chromium's Gerrit posts used.
+    chromium, webrtc = make_api(["chromium"]), make_api(["webrtc", "libyuv"])
+    every = make_api([], all_projects=True)
+    for api, token in ((chromium, "c:1"), (webrtc, "w:2"), (every, "d:3")):
+        api.ReportUsedNetrc(
+            migration_pb.ReportUsedNetrcRequest(gerrit_host=HOST, access_token=token)
+        )
+    stored = {row.project: row.access_token() for row in NetrcToken.objects.all()}
+    assert stored == {"chromium": "c:1", "webrtc": "w:2", "libyuv": "w:2", "*": "d:3"}
+    assert NetrcToken.stored_for(HOST, "chromium") == "c:1"
+    assert NetrcToken.stored_for(HOST, "v8") == "d:3"  # the default, for a silent project
+
+
+@live
+def test_an_oversized_token_is_refused_naming_the_limit(api):
+    error = rpc_error(
+        Code.INVALID_ARGUMENT,
+        api.ReportUsedNetrc,
+        migration_pb.ReportUsedNetrcRequest(gerrit_host=HOST, access_token="x:" + "y" * 5000),
+    )
+    assert error.message == "access_token is longer than 4096 characters"
+    assert not NetrcToken.objects.exists()
 
 
 @live

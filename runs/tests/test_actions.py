@@ -349,8 +349,8 @@ def test_run_status_of_an_active_run_is_not_final_yet():
 
 
 def test_netrc_tokens_are_stored_encrypted_and_replaced():
-    actions.report_used_netrc("h.example.com", "login:one")
-    actions.report_used_netrc("h.example.com", "login:two")
+    actions.report_used_netrc(["chromium"], "h.example.com", "login:one")
+    actions.report_used_netrc(["chromium"], "h.example.com", "login:two")
     token = NetrcToken.objects.get()
     assert token.access_token() == "login:two"
     assert b"login:two" not in bytes(token.encrypted_access_token)
@@ -359,7 +359,7 @@ def test_netrc_tokens_are_stored_encrypted_and_replaced():
 @pytest.mark.parametrize("host, token", [("", "x"), ("h", ""), ("h" * 300, "x")])
 def test_netrc_reports_need_a_host_and_a_token(host, token):
     with pytest.raises(ActionError) as err:
-        actions.report_used_netrc(host, token)
+        actions.report_used_netrc(["chromium"], host, token)
     assert err.value.code == Code.INVALID_ARGUMENT
     assert not NetrcToken.objects.exists()
 
