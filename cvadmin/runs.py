@@ -136,10 +136,12 @@ class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
 
 @admin.register(NetrcToken)
 class NetrcTokenAdmin(ReadOnlyAdmin):
-    """Shows which Gerrit hosts have a legacy token; the token itself is never shown."""
+    """Shows which projects have a legacy token for which Gerrit host (`*`: the host's default,
+    `(unscoped)`: reported before tokens had projects, never used); the token is never shown."""
 
-    list_display = ["gerrit_host", "update_time"]
-    fields = ["gerrit_host", "update_time"]
+    list_display = ["project", "gerrit_host", "update_time"]
+    list_filter = ["project"]
+    fields = ["project", "gerrit_host", "update_time"]
     readonly_fields = fields
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0005_run_cl_served_message'),
+        ('runs', '0006_run_config_version'),
     ]
 
     operations = [
