@@ -297,6 +297,8 @@ class GerritPost(models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set while one caller is sending it (runs.posts.deliver_once), so no other sends it too.
+    in_flight_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
