@@ -527,6 +527,9 @@ class VerifiedCQDRun(CQDAttempt):
         Run, primary_key=True, on_delete=models.CASCADE, related_name="cqd_verified"
     )
     action = models.SmallIntegerField(choices=VerifyAction.choices)
+    # Far above any verdict CQDaemon writes; Gerrit truncates a posted message to 16 KiB.
+    MAX_FINAL_MESSAGE_LENGTH = 64 * 1024
+
     final_message = models.TextField(blank=True)
     update_time = models.DateTimeField()
 
