@@ -6,7 +6,7 @@ from django.db.models import Max
 
 from cvadmin.base import ReadOnlyAdmin
 from migration_api import auth
-from migration_api.models import ApiCall, ApiToken
+from migration_api.models import ApiCall, ApiToken, RefusedCalls
 
 
 @admin.register(ApiToken)
@@ -48,3 +48,11 @@ class ApiCallAdmin(ReadOnlyAdmin):
     list_display = ["time", "caller", "method", "code", "duration_ms"]
     list_filter = ["method", "code", "caller"]
     date_hierarchy = "time"
+
+
+@admin.register(RefusedCalls)
+class RefusedCallsAdmin(ReadOnlyAdmin):
+    """Calls refused before a token was known, counted per minute (not stored one by one)."""
+
+    list_display = ["minute", "method", "code", "count"]
+    list_filter = ["code", "method"]

@@ -49,12 +49,12 @@ def env_seconds(name: str, default: float) -> float:
     return seconds
 
 
-def env_bytes(name: str, default: int) -> int:
+def env_positive(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     if not value.isdigit() or int(value) == 0:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number of bytes > 0")
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number > 0")
     return int(value)
 
 
@@ -226,8 +226,16 @@ API_TOKEN_CACHE_SECONDS = env_seconds("API_TOKEN_CACHE_SECONDS", 10)
 # MIGRATION_MAX_REPORT_RUNS_BYTES  the same for ReportRuns, which lists every active run of a
 #                                  project: 2,000 runs of 2 CLs and 40 builds each encode to
 #                                  4 MB binary, 10.5 MB JSON. Default 32 MiB.
-MIGRATION_MAX_REQUEST_BYTES = env_bytes("MIGRATION_MAX_REQUEST_BYTES", 1024 * 1024)
-MIGRATION_MAX_REPORT_RUNS_BYTES = env_bytes("MIGRATION_MAX_REPORT_RUNS_BYTES", 32 * 1024 * 1024)
+MIGRATION_MAX_REQUEST_BYTES = env_positive("MIGRATION_MAX_REQUEST_BYTES", 1024 * 1024)
+MIGRATION_MAX_REPORT_RUNS_BYTES = env_positive("MIGRATION_MAX_REPORT_RUNS_BYTES", 32 * 1024 * 1024)
+# MIGRATION_GERRIT_WAIT_SECONDS     how long a PostGerritMessage call waits on Gerrit (each
+#                                   request) before the post continues as a durable task and
+#                                   the call answers OK. Default 1.
+# MIGRATION_GERRIT_CALLS_PER_HOST   how many PostGerritMessage calls of one server process may
+#                                   wait on one Gerrit host at a time; more continue as tasks,
+#                                   so a hung Gerrit cannot take every thread. Default 4.
+MIGRATION_GERRIT_WAIT_SECONDS = env_seconds("MIGRATION_GERRIT_WAIT_SECONDS", 1.0)
+MIGRATION_GERRIT_CALLS_PER_HOST = env_positive("MIGRATION_GERRIT_CALLS_PER_HOST", 4)
 # --- end Migration API -----------------------------------------------------------------------
 
 # --- pRPC (prpc/) ----------------------------------------------------------------------------

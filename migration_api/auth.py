@@ -5,9 +5,11 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from migration_api.models import ApiCall, ApiToken, hash_token
+from migration_api.models import ApiCall, ApiToken, RefusedCalls, hash_token
 from prpc.codes import Code, code_name
 from prpc.errors import PrpcError
 from prpc.service import CallContext
@@ -81,7 +83,8 @@ def require_project(context: CallContext, project: str) -> None:
 
 
 class CallRecorder:
-    """Observer that records every call (caller, method, code, duration) for the admin.
+    """Observer that records every call of a known caller (token, method, code, duration) for
+    the admin, and counts the others per minute (RefusedCalls).
 
     A successful call is recorded in its own transaction, so its effects never land without
     their record and cost one commit; a failed one after the rollback, all the same.
@@ -90,14 +93,30 @@ class CallRecorder:
     in_transaction = True
 
     def on_call_finished(self, context: CallContext, code, duration_seconds: float) -> None:
+        now = timezone.now()
         token = context.principal if isinstance(context.principal, ApiToken) else None
+        if token is None:
+            count_refused(now, context.method, code_name(code))
+            return
         ApiCall.objects.create(
-            time=timezone.now(),
+            time=now,
             token=token,
-            caller=token.name if token else "anonymous",
+            caller=token.name,
             method=context.method,
             code=code_name(code),
             duration_ms=duration_seconds * 1000,
         )
         if code != Code.OK:
-            logger.info("%s %s -> %s", context.method, token or "anonymous", code_name(code))
+            logger.info("%s %s -> %s", context.method, token, code_name(code))
+
+
+def count_refused(now, method: str, code: str) -> None:
+    minute = now.replace(second=0, microsecond=0)
+    key = {"minute": minute, "method": method, "code": code}
+    if RefusedCalls.objects.filter(**key).update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            RefusedCalls.objects.create(count=1, **key)
+    except IntegrityError:  # a concurrent call created the minute's row first
+        RefusedCalls.objects.filter(**key).update(count=F("count") + 1)

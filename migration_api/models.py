@@ -92,3 +92,27 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.caller} {self.method} {self.code}"
+
+
+class RefusedCalls(models.Model):
+    """Calls refused before a token was known (no token, an unknown one, a malformed request),
+    counted per minute, method and answer instead of a row each: anyone can send them, and
+    one row a call would let them fill the database."""
+
+    minute = models.DateTimeField()
+    method = models.CharField(max_length=64)
+    code = models.CharField(max_length=32, help_text="gRPC code of the answer.")
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "refused calls (per minute)"
+        verbose_name_plural = "refused calls (per minute)"
+        ordering = ["-minute"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "method", "code"], name="refusedcalls_one_row_per_minute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.method} {self.code}: {self.count}"

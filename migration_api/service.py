@@ -217,4 +217,6 @@ MIGRATION = Service(
     authenticate=authenticate,
     max_request_bytes=request_limit,
     observers=[CallRecorder(), CallMetrics()],
+    # Gerrit is called holding no transaction; the action commits the post's intent first.
+    outside_transaction=["PostGerritMessage"],
 )

@@ -10,6 +10,7 @@ their callers.
 from collections.abc import Collection
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
@@ -41,7 +42,13 @@ from runs.models import (
     VerifyAction,
     holds_nul,
 )
-from runs.posts import deliver_post, message_digest, queue_result_message
+from runs.posts import (
+    REQUEST_SLOTS,
+    PostInFlight,
+    deliver_once,
+    message_digest,
+    queue_result_message,
+)
 from runs.side_effects import enqueue_after_commit
 
 # Lookups ---------------------------------------------------------------------------------------
@@ -232,7 +239,15 @@ def run_status_event(run: Run) -> tuple[str, str]:
 def post_gerrit_message(
     run: Run, cl: CL, request: migration_pb.PostGerritMessageRequest, actor: str
 ) -> None:
-    """Posts CQDaemon's comment on a CL of an active run, once: repeats are answered OK."""
+    """Posts CQDaemon's comment on a CL of an active run, once: repeats are answered OK.
+
+    Called outside any transaction. The intent (the post, keyed by its de-duplication digest)
+    is committed first; then Gerrit is called holding no transaction or lock, for at most
+    MIGRATION_GERRIT_WAIT_SECONDS. Gerrit's refusals (403, 404, 409, 412) in that time are
+    raised with their codes, as upstream's callers expect. A post that cannot finish in time
+    (Gerrit slow, failing or down, or already busy with MIGRATION_GERRIT_CALLS_PER_HOST calls
+    from this process) is finished by a durable task, and the call answers OK.
+    """
     if run.is_ended:
         raise ActionError(
             Code.FAILED_PRECONDITION,
@@ -252,26 +267,40 @@ def post_gerrit_message(
         return
     digest = message_digest(GerritPostPurpose.CQD_MESSAGE, text)
     notification = gerrit_messages.review_notification(request.send_email, run.mode, info)
-    post, _ = GerritPost.objects.get_or_create(
-        run=run,
-        cl=cl,
-        message_digest=digest,
-        defaults={
-            "purpose": GerritPostPurpose.CQD_MESSAGE,
-            "message": text,
-            "revision": request.revision,
-            "notify": notification.notify,
-            "notify_accounts": list(notification.details.get("TO", ())),
-            "created_at": clock.now(),
-        },
-    )
+    with transaction.atomic():
+        post, _ = GerritPost.objects.select_related("run", "cl").get_or_create(
+            run=run,
+            cl=cl,
+            message_digest=digest,
+            defaults={
+                "purpose": GerritPostPurpose.CQD_MESSAGE,
+                "message": text,
+                "revision": request.revision,
+                "notify": notification.notify,
+                "notify_accounts": list(notification.details.get("TO", ())),
+                "created_at": clock.now(),
+            },
+        )
     if post.posted_at is not None:
         return
-    # CQDaemon waits for Gerrit's answer (and retries on its own), so this post is synchronous.
-    try:
-        deliver_post(post, actor=actor)
-    except GerritError as e:
-        raise ActionError(Code(e.code), str(e)) from e
+    calls = settings.MIGRATION_GERRIT_CALLS_PER_HOST
+    with REQUEST_SLOTS.slot(cl.host, calls) as free:
+        if not free:
+            why = f"{calls} calls to {cl.host} already in flight"
+        else:
+            try:
+                deliver_once(post, actor, timeout=settings.MIGRATION_GERRIT_WAIT_SECONDS)
+                return
+            except PostInFlight:
+                why = "another call is sending it"
+            except GerritError as e:
+                if not e.transient:
+                    raise ActionError(e.code, str(e)) from e
+                why = str(e)
+    record_event(
+        run, RunEventKind.SIDE_EFFECT_FAILED, actor, f"{why}; the post continues as a task"
+    )
+    enqueue_after_commit(tasks.finish_gerrit_post, post.pk)
 
 
 # Who verifies a project ------------------------------------------------------------------------

@@ -297,6 +297,8 @@ class GerritPost(models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set while one caller is sending it (runs.posts.deliver_once), so no other sends it too.
+    in_flight_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -525,6 +527,9 @@ class VerifiedCQDRun(CQDAttempt):
         Run, primary_key=True, on_delete=models.CASCADE, related_name="cqd_verified"
     )
     action = models.SmallIntegerField(choices=VerifyAction.choices)
+    # Far above any verdict CQDaemon writes; Gerrit truncates a posted message to 16 KiB.
+    MAX_FINAL_MESSAGE_LENGTH = 64 * 1024
+
     final_message = models.TextField(blank=True)
     update_time = models.DateTimeField()
 

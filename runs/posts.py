@@ -1,10 +1,18 @@
 """Result messages on a run's CLs: the outbox rows and their delivery to Gerrit.
 
 A message is first written as a GerritPost row (in the transaction that decided it), then sent
-by `deliver_post`, from a durable task or from a PostGerritMessage call.
+by `deliver_once`, from a durable task or from a PostGerritMessage call, at most once.
 """
 
 import hashlib
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
 
 from gerrit import messages as gerrit_messages
 from gerrit.client import client_for_host
@@ -54,12 +62,59 @@ def message_digest(purpose: str, message: str) -> str:
     return hashlib.sha256(f"{purpose}\0{message}".encode()).hexdigest()
 
 
-def deliver_post(post: GerritPost, actor: str) -> None:
-    """Sends one outbox message to Gerrit, recording the outcome; raises GerritError."""
+class PostInFlight(Exception):
+    """Another caller is sending this post right now; it will record the outcome."""
+
+
+def deliver_once(post: GerritPost, actor: str, timeout: float | None = None) -> None:
+    """Sends the post to Gerrit unless it is already there; raises GerritError or PostInFlight.
+
+    The caller first claims the post for as long as its requests may take, so two callers
+    (a retried call, a task) never send it at the same time. A post some earlier attempt
+    failed to send, or died sending, may have reached Gerrit all the same: the change's
+    messages on Gerrit are checked before it is sent again. `timeout` bounds each request to
+    Gerrit (None: GERRIT_TIMEOUT_SECONDS).
+    """
+    earlier_attempts = _claim(post, timeout)
+    if earlier_attempts and _already_on_gerrit(post, timeout):
+        _record_posted(post, actor, f"found already on {post.cl.host}/{post.cl.change}")
+        return
+    _send(post, actor, timeout)
+
+
+def _claim(post: GerritPost, timeout: float | None) -> int:
+    """Marks the post as being sent by this caller; returns how many attempts came before."""
+    seconds = timeout or settings.GERRIT_TIMEOUT_SECONDS
+    now = clock.now()
+    # Two requests (a look at the change, then the post), each with a connect and a read
+    # timeout, and a margin for the rest.
+    lease = now + timedelta(seconds=4 * seconds + 5)
+    claimed = (
+        GerritPost.objects.filter(pk=post.pk, posted_at__isnull=True)
+        .filter(Q(in_flight_until__isnull=True) | Q(in_flight_until__lt=now))
+        .update(in_flight_until=lease, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        raise PostInFlight(post.pk)
+    return GerritPost.objects.values_list("attempts", flat=True).get(pk=post.pk) - 1
+
+
+def _already_on_gerrit(post: GerritPost, timeout: float | None) -> bool:
+    cl = post.cl
+    try:
+        with client_for_host(cl.host, project=post.run.project, timeout=timeout) as gerrit:
+            info = gerrit.get_change(cl.change, project=cl.gerrit_project or None)
+    except GerritError as e:
+        _record_failure(post, e)
+        raise
+    return gerrit_messages.already_posted(info.messages, post.message, post.run.create_time)
+
+
+def _send(post: GerritPost, actor: str, timeout: float | None) -> None:
     cl = post.cl
     details = {"TO": post.notify_accounts} if post.notify_accounts else None
     try:
-        with client_for_host(cl.host, project=post.run.project) as gerrit:
+        with client_for_host(cl.host, project=post.run.project, timeout=timeout) as gerrit:
             gerrit.set_review(
                 cl.change,
                 post.revision,
@@ -69,17 +124,45 @@ def deliver_post(post: GerritPost, actor: str) -> None:
                 notify_details=details,
             )
     except GerritError as e:
-        GerritPost.objects.filter(pk=post.pk).update(
-            attempts=post.attempts + 1, last_error=str(e)[:2000]
-        )
+        _record_failure(post, e)
         raise
-    now = clock.now()
+    _record_posted(post, actor, f"on {cl.host}/{cl.change}")
+
+
+def _record_failure(post: GerritPost, error: GerritError) -> None:
+    GerritPost.objects.filter(pk=post.pk).update(in_flight_until=None, last_error=str(error)[:2000])
+
+
+def _record_posted(post: GerritPost, actor: str, where: str) -> None:
     GerritPost.objects.filter(pk=post.pk).update(
-        posted_at=now, attempts=post.attempts + 1, last_error=""
+        posted_at=clock.now(), in_flight_until=None, last_error=""
     )
     record_event(
-        post.run,
-        RunEventKind.GERRIT_MESSAGE_POSTED,
-        actor,
-        f"on {cl.host}/{cl.change}: {post.message[:200]}",
+        post.run, RunEventKind.GERRIT_MESSAGE_POSTED, actor, f"{where}: {post.message[:200]}"
     )
+
+
+class RequestSlots:
+    """At most `size` calls to one Gerrit host at a time from the request path of this
+    process, so that a hung Gerrit holds no more than that many server threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def slot(self, host: str, size: int) -> Iterator[bool]:
+        """Yields whether a slot was free (and is then taken for the block)."""
+        with self._lock:
+            free = self._in_flight[host] < size
+            if free:
+                self._in_flight[host] += 1
+        try:
+            yield free
+        finally:
+            if free:
+                with self._lock:
+                    self._in_flight[host] -= 1
+
+
+REQUEST_SLOTS = RequestSlots()

@@ -182,6 +182,11 @@ def verified_run_row(run_id: str, msg: migration_pb.ReportVerifiedRunRequest) ->
         )
     if msg.action == VerifyAction.FAIL and not msg.final_message:
         raise InvalidMessage("final_message", "ACTION_FAIL needs a final message")
+    if len(msg.final_message) > VerifiedCQDRun.MAX_FINAL_MESSAGE_LENGTH:
+        raise InvalidMessage(
+            "final_message",
+            f"is longer than {VerifiedCQDRun.MAX_FINAL_MESSAGE_LENGTH} characters",
+        )
     if not msg.HasField("run") or not msg.run.HasField("attempt"):
         raise InvalidMessage("run.attempt", "must be set")
     if msg.run.id and msg.run.id != run_id:

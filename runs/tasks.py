@@ -29,7 +29,7 @@ from runs.models import (
     RunStatus,
     VerifyAction,
 )
-from runs.posts import deliver_post, queue_result_message, verdict_message
+from runs.posts import PostInFlight, deliver_once, queue_result_message, verdict_message
 from runs.side_effects import enqueue_after_commit
 from runs.submission import submission_order
 
@@ -44,10 +44,11 @@ def backoff(attempt: int) -> timedelta:
     return delay * (1 + random.random() / 5)
 
 
-def retry_later(task_function, run_id: str, attempt: int, error: GerritError) -> None:
+def retry_later(task_function, subject: str | int, attempt: int, error: Exception) -> None:
+    """Enqueues `task_function(subject, attempt + 1)` after a backoff."""
     delay = backoff(attempt)
-    logger.warning("%s for %s: %s; retrying in %s", task_function.name, run_id, error, delay)
-    enqueue_after_commit(task_function.using(run_after=clock.now() + delay), run_id, attempt + 1)
+    logger.warning("%s for %s: %s; retrying in %s", task_function.name, subject, error, delay)
+    enqueue_after_commit(task_function.using(run_after=clock.now() + delay), subject, attempt + 1)
 
 
 @task()
@@ -105,7 +106,10 @@ def deliver_result_messages(run: Run, task_function, attempt: int, actor: str) -
     ).select_related("cl", "run")
     for post in pending:
         try:
-            deliver_post(post, actor)
+            deliver_once(post, actor)
+        except PostInFlight as e:
+            retry_later(task_function, run.id, attempt, e)
+            return False
         except GerritError as e:
             if e.transient:
                 record_event(run, RunEventKind.SIDE_EFFECT_FAILED, actor, f"will retry: {e}")
@@ -148,3 +152,28 @@ def post_result_messages(run_id: str, attempt: int = 0) -> None:
     deliver_result_messages(
         Run.objects.get(id=run_id), post_result_messages, attempt, "task:post_result_messages"
     )
+
+
+@task()
+def finish_gerrit_post(post_id: int, attempt: int = 0) -> None:
+    """Finishes a PostGerritMessage that could not within its call: looks at the change's
+    messages on Gerrit first (an earlier attempt may have landed), then posts."""
+    actor = "task:finish_gerrit_post"
+    post = GerritPost.objects.select_related("run", "cl").get(pk=post_id)
+    if post.posted_at is not None:
+        return
+    try:
+        deliver_once(post, actor)
+    except PostInFlight as e:
+        retry_later(finish_gerrit_post, post_id, attempt, e)
+        return
+    except GerritError as e:
+        if e.transient:
+            retry_later(finish_gerrit_post, post_id, attempt, e)
+            return
+        record_event(
+            post.run,
+            RunEventKind.SIDE_EFFECT_FAILED,
+            actor,
+            f"could not post on {post.cl.url}: {e}",
+        )

@@ -26,7 +26,7 @@ def request_class(method: str):
 
 
 # Answers with HTTP >= 500 the API gives on purpose, by method.
-DELIBERATE_SERVER_ERRORS = {"PostGerritMessage": {Code.UNAVAILABLE, Code.INTERNAL}}
+DELIBERATE_SERVER_ERRORS = {"PostGerritMessage": {Code.UNAVAILABLE}}
 
 INT_RANGES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),

@@ -1,9 +1,10 @@
 """Authentication, token scopes and call records: the same for all eight Migration RPCs.
 
 Every call needs a bearer token. Without one, or with a malformed, unknown or revoked one, a
-call is UNAUTHENTICATED before anything else is looked at, and recorded as an "anonymous"
-ApiCall. A token covers some LUCI projects, or all of them: a call touching another project,
-by a field or by the run it names, is PERMISSION_DENIED and changes nothing. These scopes are
+call is UNAUTHENTICATED before anything else is looked at, and only counted (RefusedCalls,
+per minute, method and answer), not recorded one row each. A token covers some LUCI projects,
+or all of them: a call naming another project, by a field or by the ID of the run it names,
+is PERMISSION_DENIED and changes nothing. These scopes are
 cvsite's own (issue 3), in place of upstream's group ACL (shared/reference/
 migration_behaviour.md §2.0). Through a live cvsite, with binary and JSON bodies.
 """
@@ -13,7 +14,7 @@ import pytest
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from migration_api import auth
-from migration_api.models import ApiCall, ApiToken
+from migration_api.models import ApiCall, ApiToken, RefusedCalls
 from migration_api.tests.conftest import MigrationClient, wait_for_request_threads
 from migration_api.tests.rpc_support import (
     HOST,
@@ -80,8 +81,10 @@ def assert_refused_unauthenticated(api: MigrationClient, method: str, metadata=N
     rpc_error(
         Code.UNAUTHENTICATED, getattr(api, method), SAMPLE_REQUESTS[method], metadata=metadata
     )
-    assert calls() == [("anonymous", method, "UNAUTHENTICATED")]
-    assert ApiCall.objects.get().token is None
+    assert calls() == []
+    assert list(RefusedCalls.objects.values_list("method", "code", "count")) == [
+        (method, "UNAUTHENTICATED", 1)
+    ]
     assert NetrcToken.objects.count() == 0
     assert ReportedRunsSnapshot.objects.count() == 0
 
@@ -120,6 +123,17 @@ def test_a_revoked_token_is_unauthenticated(anonymous_client, method):
     ApiCall.objects.all().delete()
 
     assert_refused_unauthenticated(api, method)
+
+
+@live
+def test_refused_calls_are_counted_per_minute_not_stored_each(anonymous_client):
+    # Finding 8: every tokenless call wrote a row, so an anonymous client filled the database.
+    api = anonymous_client()
+    for _ in range(5):
+        rpc_error(Code.UNAUTHENTICATED, api.FetchActiveRuns, SAMPLE_REQUESTS["FetchActiveRuns"])
+    assert ApiCall.objects.count() == 0
+    assert sum(RefusedCalls.objects.values_list("count", flat=True)) == 5
+    assert RefusedCalls.objects.count() <= 2  # one row a minute (the calls may span two)
 
 
 @live

@@ -12,8 +12,8 @@ through the live server over HTTP, with a token valid for every project. Every a
 X-Prpc-Grpc-Code, and nothing may fail unexpectedly: no ERROR record from the "prpc" loggers
 (the view logs an unexpected exception there, with its traceback, before answering INTERNAL),
 and an HTTP status >= 500 only where the API answers one on purpose (PostGerritMessage:
-UNAVAILABLE while cvsite does not know the run or CL, INTERNAL when Gerrit fails). A valid
-message must also always decode.
+UNAVAILABLE while cvsite does not know the run or CL; a failing Gerrit leaves the post to a
+task and answers OK). A valid message must also always decode.
 
 PostGerritMessage reaches Gerrit only for the seeded CLs, whose host is the fake Gerrit's
 (`gerrit` fixture, on 127.0.0.1): nothing leaves the machine.

@@ -108,3 +108,18 @@ def test_finding_6_a_database_error_is_unavailable_and_logged_in_one_line(
     assert error.http_status == 503
     assert not [r for r in caplog.records if r.exc_info]
     assert ApiCall.objects.get().code == "UNAVAILABLE"
+
+
+@live
+def test_finding_7_a_final_message_has_a_limit_named_in_the_error(make_api, settings):
+    settings.MIGRATION_MAX_REQUEST_BYTES = 1024 * 1024
+    api = make_api()
+    run = make_run()
+    verdict = migration_pb.ReportVerifiedRunRequest(
+        run=migration_pb.ReportedRun(id=run.id, attempt=attempt(run)),
+        action=migration_pb.ReportVerifiedRunRequest.ACTION_FAIL,
+        final_message="x" * (VerifiedCQDRun.MAX_FINAL_MESSAGE_LENGTH + 1),
+    )
+    error = refused(Code.INVALID_ARGUMENT, api.ReportVerifiedRun, verdict)
+    assert error.message == "final_message: is longer than 65536 characters"
+    assert not VerifiedCQDRun.objects.exists()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cvproto.migration import migration_pb2 as migration_pb
 from migration_api import auth
-from migration_api.models import TOKEN_PREFIX, ApiCall, ApiToken
+from migration_api.models import TOKEN_PREFIX, ApiCall, ApiToken, RefusedCalls
 from migration_api.tests.conftest import MigrationClient, wait_for_request_threads
 from prpc.client import Client, RpcError
 from prpc.codes import Code
@@ -113,7 +113,10 @@ def test_the_printed_token_works_until_it_is_revoked(live_server, fmt):
     assert list(ApiCall.objects.order_by("id").values_list("token", "caller", "code")) == [
         (row.id, "cqdaemon-chromium", "OK"),
         (row.id, "cqdaemon-chromium", "PERMISSION_DENIED"),
-        (None, "anonymous", "UNAUTHENTICATED"),
+    ]
+    # The revoked token's call is refused before any token is known: it is only counted.
+    assert list(RefusedCalls.objects.values_list("method", "code", "count")) == [
+        ("FetchActiveRuns", "UNAUTHENTICATED", 1)
     ]
 
 
