@@ -5,6 +5,9 @@ change a run the same way: lock it, move its status, record an event. They impor
 it imports none of them.
 """
 
+from django.db import transaction
+from prometheus_client import Counter
+
 from cvproto.codes import Code
 from runs import clock
 from runs.errors import ActionError
@@ -15,6 +18,14 @@ def record_event(run: Run, kind: RunEventKind, actor: str, detail: str = "", **s
     RunEvent.objects.create(
         run=run, time=clock.now(), actor=actor, kind=kind, detail=detail, **statuses
     )
+
+
+STATUS_CHANGES = Counter(
+    "cvsite_run_status_changes",
+    "Runs moved to a status (RUNNING: started; SUCCEEDED, FAILED, CANCELLED: ended), counted "
+    "when the change commits",
+    ["project", "status"],
+)
 
 
 def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_time=None) -> None:
@@ -31,6 +42,7 @@ def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_ti
         run.end_time = end_time or clock.now()
         run.end_reason = reason
     run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])
+    transaction.on_commit(STATUS_CHANGES.labels(run.project, RunStatus(status).name).inc)
     record_event(
         run,
         RunEventKind.STATUS_CHANGED,

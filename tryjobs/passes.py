@@ -31,10 +31,13 @@ operators' passes are refused (FAILED_PRECONDITION), tasks do nothing and leave 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
+from prometheus_client import Counter
 
 from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -228,6 +231,7 @@ def _save(
                     for i, entry in enumerate(entries)
                 ]
             )
+            transaction.on_commit(partial(count_log_entries, run.project, entries))
             saved = True
         state = step.state
     follow_state(run, state, entries, version, actor)
@@ -243,6 +247,28 @@ def _save(
         len(decision.events),
         tuple(sorted(woken)),
     )
+
+
+LOGGED = Counter(
+    "cvsite_executor_log_entries",
+    "What executor passes logged (tryjobs launched, reused, ended, launch failures, retries "
+    "denied, ...), by project and kind, counted when the pass commits",
+    ["project", "kind"],
+)
+LOGGED_TRYJOBS = Counter(
+    "cvsite_executor_tryjobs",
+    "Tryjobs named by the executor's log entries (launched, launch_failed, reused, ended)",
+    ["project", "kind"],
+)
+
+
+def count_log_entries(project: str, entries: Sequence[LogEntry]) -> None:
+    for entry in entries:
+        kind = entry.WhichOneof("kind")
+        LOGGED.labels(project, kind).inc()
+        named = getattr(getattr(entry, kind), "tryjobs", None)
+        if named is not None:
+            LOGGED_TRYJOBS.labels(project, kind.removeprefix("tryjobs_")).inc(len(named))
 
 
 def run_view(run: Run) -> RunView:

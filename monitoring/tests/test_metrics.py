@@ -3,15 +3,20 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
+from runs.lifecycle import lock_run, set_status
 from runs.models import RunStatus
 from runs.tasks import post_result_messages
 from runs.tests.factories import make_run
+from tryjobs.passes import count_log_entries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +80,40 @@ def test_calls_runs_and_the_task_queue_are_counted(client, settings):
     assert not [key for key in after if key[0] == "cvsite_active_runs" and "SUCCEEDED" in str(key)]
     assert after[("cvsite_task_queue_depth", (("queue", "default"),))] == 1
     assert after[("cvsite_task_queue_oldest_age_seconds", (("queue", "default"),))] >= 300
+
+
+def counted(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
+def test_run_status_changes_are_counted_once_they_commit():
+    run = make_run(project="metrics-proj")
+    labels = {"project": "metrics-proj", "status": "CANCELLED"}
+    before = counted("cvsite_run_status_changes_total", **labels)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        set_status(lock_run(run.id), RunStatus.CANCELLED, "test", "rolled back")
+        raise RuntimeError("undo")
+    assert counted("cvsite_run_status_changes_total", **labels) == before
+    with transaction.atomic():
+        set_status(lock_run(run.id), RunStatus.CANCELLED, "test", "for real")
+    assert counted("cvsite_run_status_changes_total", **labels) == before + 1
+
+
+def test_executor_log_entries_and_their_tryjobs_are_counted():
+    launched = tryjob_pb.ExecutionLogEntry()
+    launched.tryjobs_launched.tryjobs.add(id=1)
+    launched.tryjobs_launched.tryjobs.add(id=2)
+    denied = tryjob_pb.ExecutionLogEntry()
+    denied.retry_denied.reason = "quota"
+    entries_before = counted(
+        "cvsite_executor_log_entries_total", project="p", kind="tryjobs_launched"
+    )
+    tryjobs_before = counted("cvsite_executor_tryjobs_total", project="p", kind="launched")
+    count_log_entries("p", [launched, denied])
+    assert counted("cvsite_executor_log_entries_total", project="p", kind="tryjobs_launched") == (
+        entries_before + 1
+    )
+    assert counted("cvsite_executor_tryjobs_total", project="p", kind="launched") == (
+        tryjobs_before + 2
+    )
+    assert counted("cvsite_executor_log_entries_total", project="p", kind="retry_denied") >= 1
