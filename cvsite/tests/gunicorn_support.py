@@ -86,9 +86,9 @@ def gunicorn(env: dict, log: Path, workers: int = 1, threads: int = 2) -> Iterat
                 if process.poll() is not None:
                     raise RuntimeError(f"gunicorn exited: {log.read_text()}")
                 try:
-                    requests.get(url + "/", timeout=1)
+                    requests.get(url + "/", timeout=5)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or slow to answer
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"gunicorn did not start: {log.read_text()}") from None
                     time.sleep(0.2)
