@@ -1,0 +1,64 @@
+"""Keyset pages: an opaque cursor names where the next page starts; no count is ever made.
+
+DRF's CursorPagination, made strict: a malformed cursor or page size is a 400 naming the
+parameter (DRF answers 404 for the first and silently clamps the second).
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class KeysetPagination(CursorPagination):
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    page_size_query_param = "page_size"
+    page_size_query_description = (
+        f"Results per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."
+    )
+    cursor_query_description = "Where the page starts: the `next` or `previous` link's cursor."
+    invalid_cursor_message = "not a cursor of this list: follow the `next` and `previous` links"
+
+    def get_page_size(self, request) -> int:
+        field = forms.IntegerField(min_value=1, max_value=self.max_page_size, required=False)
+        try:
+            size = field.clean(request.query_params.get(self.page_size_query_param))
+        except DjangoValidationError as e:
+            raise ValidationError({self.page_size_query_param: e.messages}) from None
+        return self.page_size if size is None else size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # The field the cursor's position is compared with, to validate a decoded position.
+        self.position_field = queryset.model._meta.get_field(
+            self.get_ordering(request, queryset, view)[0].lstrip("-")
+        )
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {self.cursor_query_param: [self.invalid_cursor_message]}
+            ) from None
+        if cursor is not None and cursor.position is not None:
+            try:
+                self.position_field.run_validators(self.position_field.to_python(cursor.position))
+            except DjangoValidationError:
+                raise ValidationError(
+                    {self.cursor_query_param: [self.invalid_cursor_message]}
+                ) from None
+        return cursor
+
+
+class RunPagination(KeysetPagination):
+    # Newest first across projects; ties (same creation time) are ordered by run ID.
+    ordering = ("-create_time", "id")
+
+
+class NewestFirstPagination(KeysetPagination):
+    ordering = "-id"

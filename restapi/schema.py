@@ -1,0 +1,67 @@
+"""What drf-spectacular cannot infer: how API tokens are sent."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "restapi.access.BearerTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (manage.py create_api_token): it sees its projects.",
+        }
+
+
+ERROR_RESPONSES = {
+    "400": ("Bad input: each rejected parameter with its reasons.", "ValidationError"),
+    "401": ("No credentials, or an unknown or revoked token.", "Error"),
+    "403": ("Logged in, but not staff.", "Error"),
+    "404": ("No such object in your projects.", "Error"),
+    "429": ("Over the rate limit: retry after Retry-After seconds.", "Error"),
+}
+ERROR_SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": "Rejected parameter -> why.",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+}
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests allowed per period.",
+    "RateLimit-Remaining": "Requests left in this period.",
+    "RateLimit-Reset": "Seconds until the period's budget is whole again.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: the errors every endpoint may answer, and the rate-limit headers."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    headers = {
+        name: {"schema": {"type": "integer"}, "description": description}
+        for name, description in RATE_LIMIT_HEADERS.items()
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for code, (description, schema) in ERROR_RESPONSES.items():
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": f"#/components/schemas/{schema}"}
+                            }
+                        },
+                    },
+                )
+            for response in operation["responses"].values():
+                response.setdefault("headers", {}).update(headers)
+    return result
