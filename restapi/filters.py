@@ -7,8 +7,6 @@ zone; every invalid value is refused with a 400 that names its parameter.
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from restapi.cl_urls import MAX_CHANGE, parse_cl_reference
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunStatus, Verifier
@@ -43,8 +41,7 @@ class CLReferenceField(forms.CharField):
             raise forms.ValidationError(str(e)) from None
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class CLReferenceFilter(filters.Filter):
+class CLReferenceFilter(filters.CharFilter):
     """Objects of a CL: a change number or a Gerrit URL in any form the search box takes.
 
     `keys_of_cls` maps a queryset of CLs to the primary keys of the filtered objects.

@@ -4,11 +4,16 @@ DRF's CursorPagination, made strict: a malformed cursor or page size is a 400 na
 parameter (DRF answers 404 for the first and silently clamps the second).
 """
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+from runs.models import holds_nul
+
+BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
@@ -39,20 +44,25 @@ class KeysetPagination(CursorPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        # DRF's base64 decoding skips stray characters: "%00" would decode to a first page.
+        if encoded is not None and not BASE64.fullmatch(encoded):
+            self.refuse_cursor()
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
-            raise ValidationError(
-                {self.cursor_query_param: [self.invalid_cursor_message]}
-            ) from None
+            self.refuse_cursor()
         if cursor is not None and cursor.position is not None:
+            if holds_nul(cursor.position):
+                self.refuse_cursor()
             try:
                 self.position_field.run_validators(self.position_field.to_python(cursor.position))
             except DjangoValidationError:
-                raise ValidationError(
-                    {self.cursor_query_param: [self.invalid_cursor_message]}
-                ) from None
+                self.refuse_cursor()
         return cursor
+
+    def refuse_cursor(self):
+        raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
 
 
 class RunPagination(KeysetPagination):

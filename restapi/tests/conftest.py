@@ -22,8 +22,10 @@ _numbers = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(settings):
-    """Each test starts with whole rate-limit budgets (they live in the cache)."""
+    """Each test starts with whole rate-limit budgets (they live in the cache), and every
+    request looks its token up (so query counts do not depend on the order of requests)."""
     settings.REST_API_THROTTLE_RATE = "100000/minute"
+    settings.API_TOKEN_CACHE_SECONDS = 0
     cache.clear()
     yield
     cache.clear()
