@@ -7,10 +7,23 @@ zone; every invalid value is refused with a 400 that names its parameter.
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from restapi.cl_urls import MAX_CHANGE, parse_cl_reference
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs.models import ResultStatus, Tryjob, TryjobStatus
+
+
+class StrictFilterSet(filters.FilterSet):
+    """A FilterSet for an API: a parameter sent empty is refused, not taken as absent (that
+    convention of HTML forms would turn a client's bug into an unfiltered list)."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if "" in self.data.getlist(name):
+                self.form.add_error(name, "must not be empty: leave the parameter out instead")
+        return valid and not self.form.errors
 
 
 def enum_names(enum) -> list[tuple[str, str]]:
@@ -63,7 +76,7 @@ class CLReferenceFilter(filters.CharFilter):
         return queryset.filter(pk__in=self.keys_of_cls(cls))
 
 
-class RunFilter(filters.FilterSet):
+class RunFilter(StrictFilterSet):
     project = filters.CharFilter(help_text="LUCI project.")
     status = EnumNamesFilter(RunStatus, help_text="Run status; repeat for any of several.")
     mode = filters.CharFilter(
@@ -110,7 +123,15 @@ class RunFilter(filters.FilterSet):
         return queryset.exclude(project__in=cvsite_projects)
 
 
-class TryjobFilter(filters.FilterSet):
+@extend_schema_field(
+    {"type": "integer", "minimum": 1, "maximum": MAX_CHANGE, "description": "Change number."}
+)
+class ChangeNumberFilter(filters.NumberFilter):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_CHANGE, **kwargs)
+
+
+class TryjobFilter(StrictFilterSet):
     builder_project = filters.CharFilter(help_text="Buildbucket project of the builder.")
     builder_bucket = filters.CharFilter(help_text="Bucket of the builder.")
     builder_name = filters.CharFilter(help_text="Name of the builder.")
@@ -138,9 +159,9 @@ class TryjobFilter(filters.FilterSet):
         return queryset.filter(Q(launched_by_id=value) | Exists(reused))
 
 
-class CLFilter(filters.FilterSet):
+class CLFilter(StrictFilterSet):
     host = filters.CharFilter(help_text="Gerrit host.")
-    change = filters.NumberFilter(min_value=1, max_value=MAX_CHANGE, help_text="Change number.")
+    change = ChangeNumberFilter()
     cl = CLReferenceFilter(
         keys_of_cls=lambda cls: cls.values("id"),
         help_text="A change number or a Gerrit URL in any form the runs' `cl` filter takes.",

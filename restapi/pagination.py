@@ -29,12 +29,25 @@ class KeysetPagination(CursorPagination):
     invalid_cursor_message = "not a cursor of this list: follow the `next` and `previous` links"
 
     def get_page_size(self, request) -> int:
-        field = forms.IntegerField(min_value=1, max_value=self.max_page_size, required=False)
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        field = forms.IntegerField(min_value=1, max_value=self.max_page_size)
         try:
-            size = field.clean(request.query_params.get(self.page_size_query_param))
+            return field.clean(value)
         except DjangoValidationError as e:
             raise ValidationError({self.page_size_query_param: e.messages}) from None
-        return self.page_size if size is None else size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_page_size, default=self.page_size
+                )
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["pattern"] = BASE64.pattern
+        return parameters
 
     def paginate_queryset(self, queryset, request, view=None):
         # The field the cursor's position is compared with, to validate a decoded position.

@@ -42,7 +42,8 @@ RATE_LIMIT_HEADERS = {
 
 
 def add_error_responses(result, generator, request, public):
-    """Postprocessing hook: the errors every endpoint may answer, and the rate-limit headers."""
+    """Postprocessing hook: the errors every endpoint may answer, the rate-limit headers, and
+    that no query parameter may be empty."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     headers = {
         name: {"schema": {"type": "integer"}, "description": description}
@@ -50,6 +51,11 @@ def add_error_responses(result, generator, request, public):
     }
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                schema = schema.get("items", schema)
+                if parameter["in"] == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)  # restapi.filters.StrictFilterSet
             for code, (description, schema) in ERROR_RESPONSES.items():
                 operation["responses"].setdefault(
                     code,

@@ -16,7 +16,8 @@ cl_detail = CLViewSet.as_view({"get": "retrieve"})
 urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/cls/", cl_list, name="cl-list"),
-    path("api/v1/cls/<str:host>/<int:change>/", cl_detail, name="cl-detail"),
+    # Anything in the path reaches the view, so that a malformed one is a 404 in JSON.
+    path("api/v1/cls/<str:host>/<str:change>/", cl_detail, name="cl-detail"),
     path(
         "api/v1/builders/<str:project>/<str:bucket>/<str:builder>/stats/",
         BuilderStatsView.as_view(),

@@ -4,6 +4,7 @@ Every list is a keyset page (no count) and runs a fixed number of queries whatev
 related rows are fetched once per page. Objects outside the caller's projects are 404.
 """
 
+import re
 from datetime import timedelta
 
 from django.db.models import Prefetch, Q
@@ -32,6 +33,7 @@ from tryjobs.stats import builder_stats
 
 STATS_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 CL_PAGE_RUNS = 100
+CHANGE_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class ApiView(GenericAPIView):
@@ -80,7 +82,8 @@ def run_cls_prefetch() -> Prefetch:
 class RunViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     filterset_class = RunFilter
     pagination_class = RunPagination
-    lookup_value_regex = r"[^/]+/[^/]+"
+    # Any path: what is no run ID is a 404 in JSON, like a run that does not exist.
+    lookup_value_regex = r"(?s:.+)"
 
     def get_queryset(self):
         runs = self.scope.filter(Run.objects.all(), "project")
@@ -130,7 +133,7 @@ class TryjobViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.TryjobSerializer
     filterset_class = TryjobFilter
     pagination_class = NewestFirstPagination
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[^/]+"  # not an ID: a 404 in JSON (DRF's get_object)
 
     def get_queryset(self):
         visible_runs = self.scope.filter(Run.objects.only("id"), "project").order_by("id")
@@ -141,7 +144,14 @@ class TryjobViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="CLs, newest first", tags=["cls"]),
-    retrieve=extend_schema(summary="A CL with its newest runs", tags=["cls"]),
+    retrieve=extend_schema(
+        summary="A CL with its newest runs",
+        tags=["cls"],
+        parameters=[
+            OpenApiParameter("host", str, OpenApiParameter.PATH, description="Gerrit host."),
+            OpenApiParameter("change", int, OpenApiParameter.PATH, description="Change number."),
+        ],
+    ),
 )
 class CLViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     """CLs with at least one run in your projects."""
@@ -163,10 +173,10 @@ class CLViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
         return serializers.CLSerializer
 
     def get_object(self):
-        host = self.kwargs["host"]
-        if holds_nul(host):
+        host, change = self.kwargs["host"], self.kwargs["change"]
+        if holds_nul(host) or not CHANGE_NUMBER.fullmatch(change):
             raise NotFound()
-        cl = get_object_or_404(self.get_queryset(), host=host, change=self.kwargs["change"])
+        cl = get_object_or_404(self.get_queryset(), host=host, change=int(change))
         runs = self.scope.filter(Run.objects.filter(run_cls__cl=cl), "project")
         cl.visible_runs = list(
             runs.prefetch_related(run_cls_prefetch()).order_by("-create_time", "id")[:CL_PAGE_RUNS]
