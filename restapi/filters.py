@@ -4,9 +4,12 @@ Enumerations are given by name (`status=RUNNING&status=FAILED`); times are ISO 8
 zone; every invalid value is refused with a 400 that names its parameter.
 """
 
+from datetime import UTC, datetime
+
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from restapi.cl_urls import MAX_CHANGE, parse_cl_reference
@@ -24,6 +27,26 @@ class StrictFilterSet(filters.FilterSet):
             if "" in self.data.getlist(name):
                 self.form.add_error(name, "must not be empty: leave the parameter out instead")
         return valid and not self.form.errors
+
+
+def in_utc(value: datetime) -> datetime:
+    """`value` in UTC: PostgreSQL refuses zone offsets beyond ±15:59 that ISO 8601 allows."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise forms.ValidationError("out of range once converted to UTC") from None
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    def clean(self, value):
+        value = super().clean(value)
+        return None if value is None else in_utc(value)
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 time with a zone (naive times are UTC)."""
+
+    field_class = UTCDateTimeField
 
 
 def enum_names(enum) -> list[tuple[str, str]]:
@@ -83,16 +106,16 @@ class RunFilter(StrictFilterSet):
         help_text="Run mode: DRY_RUN, FULL_RUN, QUICK_DRY_RUN, NEW_PATCHSET_RUN, or one a "
         "project defines."
     )
-    created_after = filters.IsoDateTimeFilter(
+    created_after = UTCDateTimeFilter(
         field_name="create_time", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
-    created_before = filters.IsoDateTimeFilter(
+    created_before = UTCDateTimeFilter(
         field_name="create_time", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
-    ended_after = filters.IsoDateTimeFilter(
+    ended_after = UTCDateTimeFilter(
         field_name="end_time", lookup_expr="gte", help_text="Ended at or after (ISO 8601)."
     )
-    ended_before = filters.IsoDateTimeFilter(
+    ended_before = UTCDateTimeFilter(
         field_name="end_time", lookup_expr="lt", help_text="Ended before (ISO 8601)."
     )
     cl = CLReferenceFilter(
@@ -143,10 +166,10 @@ class TryjobFilter(StrictFilterSet):
     run = filters.CharFilter(
         method="filter_run", help_text="Tryjobs a run launched or reused (run ID)."
     )
-    created_after = filters.IsoDateTimeFilter(
+    created_after = UTCDateTimeFilter(
         field_name="create_time", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
-    created_before = filters.IsoDateTimeFilter(
+    created_before = UTCDateTimeFilter(
         field_name="create_time", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
 

@@ -5,6 +5,7 @@ parameter (DRF answers 404 for the first and silently clamps the second).
 """
 
 import re
+from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -65,14 +66,19 @@ class KeysetPagination(CursorPagination):
             cursor = super().decode_cursor(request)
         except NotFound:
             self.refuse_cursor()
-        if cursor is not None and cursor.position is not None:
-            if holds_nul(cursor.position):
-                self.refuse_cursor()
-            try:
-                self.position_field.run_validators(self.position_field.to_python(cursor.position))
-            except DjangoValidationError:
-                self.refuse_cursor()
-        return cursor
+        if cursor is None or cursor.position is None:
+            return cursor
+        if holds_nul(cursor.position):
+            self.refuse_cursor()
+        try:
+            position = self.position_field.to_python(cursor.position)
+            self.position_field.run_validators(position)
+            if isinstance(position, datetime):
+                # PostgreSQL refuses zone offsets beyond ±15:59 that a forged cursor may hold.
+                position = position.astimezone(UTC)
+        except (DjangoValidationError, OverflowError):
+            self.refuse_cursor()
+        return cursor._replace(position=str(position))
 
     def refuse_cursor(self):
         raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})

@@ -42,9 +42,17 @@ RATE_LIMIT_HEADERS = {
 
 
 def add_error_responses(result, generator, request, public):
-    """Postprocessing hook: the errors every endpoint may answer, the rate-limit headers, and
-    that no query parameter may be empty."""
-    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    """Postprocessing hook: the errors every endpoint may answer, the rate-limit headers, that
+    no query parameter may be empty, and answers' integers without database-dependent bounds."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for component in schemas.values():
+        for field in component.get("properties", {}).values():
+            if field.get("type") == "integer":
+                # The column's range and size as the database in use says: they differ between
+                # SQLite and PostgreSQL, and an answer's bounds are no promise to a client.
+                for key in ("minimum", "maximum", "format"):
+                    field.pop(key, None)
+    schemas.update(ERROR_SCHEMAS)
     headers = {
         name: {"schema": {"type": "integer"}, "description": description}
         for name, description in RATE_LIMIT_HEADERS.items()

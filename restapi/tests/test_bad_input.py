@@ -84,3 +84,19 @@ def test_a_forged_cursor_id_is_refused(chromium_client, position):
 )
 def test_impossible_objects_are_404(chromium_client, url):
     assert chromium_client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0413-01-15T01:36:18+18:29",  # a valid ISO 8601 offset that PostgreSQL refuses
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+    ],
+)
+def test_times_are_taken_in_utc_or_refused(chromium_client, time):
+    make_run()
+    response = chromium_client.get("/api/v1/runs/", {"created_after": time})
+    assert response.status_code in (200, 400), response.content
+    forged = chromium_client.get(f"/api/v1/runs/?cursor={forged_cursor(time)}")
+    assert forged.status_code in (200, 400), forged.content
