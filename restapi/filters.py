@@ -13,6 +13,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from restapi.cl_urls import MAX_CHANGE, parse_cl_reference
+from restapi.enums import member_names
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs.models import ResultStatus, Tryjob, TryjobStatus
 
@@ -49,16 +50,12 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
-def enum_names(enum) -> list[tuple[str, str]]:
-    return [(member.name, member.name) for member in enum]
-
-
 class EnumNamesFilter(filters.MultipleChoiceFilter):
     """Any of the named members of an integer enumeration: `?status=A&status=B`."""
 
     def __init__(self, enum, **kwargs):
         self.enum = enum
-        super().__init__(choices=enum_names(enum), **kwargs)
+        super().__init__(choices=[(name, name) for name in member_names(enum)], **kwargs)
 
     def filter(self, queryset, value):
         if not value:

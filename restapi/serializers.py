@@ -10,6 +10,7 @@ from google.protobuf import json_format
 from rest_framework import serializers
 
 from restapi.access import ProjectScope
+from restapi.enums import member_names
 from runs.models import CL, GerritChangeStatus, Run, RunCL, RunStatus
 from runs.serializers import run_cl_message
 from tryjobs.models import ResultStatus, Tryjob, TryjobStatus
@@ -25,7 +26,7 @@ class EnumNameField(serializers.ChoiceField):
 
     def __init__(self, enum, **kwargs):
         self.enum = enum
-        super().__init__(choices=[m.name for m in enum], read_only=True, **kwargs)
+        super().__init__(choices=member_names(enum), read_only=True, **kwargs)
 
     def to_representation(self, value):
         return None if value is None else self.enum(value).name
