@@ -10,7 +10,7 @@ PORT ?= 8000
 # Where the serving processes' Prometheus metrics meet (prometheus-client's multiprocess mode).
 METRICS_DIR ?= $(CURDIR)/.metrics
 
-.PHONY: run serve test fuzz protos bench lint migrate clean
+.PHONY: run serve test fuzz protos bench lint migrate clean api-schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+
+# The REST API's OpenAPI schema, committed so that a change to it shows in review (a test fails
+# when it is stale).
+api-schema: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py spectacular --urlconf restapi.urls --validate \
+		--file restapi/openapi.yml

@@ -13,6 +13,7 @@ BENCHMARKS = [
     "executor",
     "import_config",
     "requirement",
+    "rest_runs_list",
 ]
 
 

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
     "projectconfig",
@@ -95,6 +97,7 @@ INSTALLED_APPS = [
     "importers",
     "monitoring",
     "cvadmin",
+    "restapi",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +172,40 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The REST read API (restapi/): requests per token (or staff user) and period (s, m, h, d).
+# Counted in Django's cache, which is per process unless CACHES names a shared one.
+REST_API_THROTTLE_RATE = os.environ.get("REST_API_THROTTLE_RATE", "600/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "cvsite REST API",
+    "DESCRIPTION": "Read-only access to runs, CLs and tryjobs. Authenticate with "
+    "`Authorization: Bearer <token>` (an API token: it sees its projects only) or as staff "
+    "logged in to the admin. Lists are keyset pages: follow `next`; there is no count.",
+    "VERSION": "1",
+    # Only the REST API, not the pRPC service that is served by DRF views too.
+    "SERVE_URLCONF": "restapi.urls",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # `check --deploy` would generate a schema of every URL, the pRPC views' too; the REST
+    # API's own is generated and validated by restapi's tests (restapi/openapi.yml).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs page's scripts and styles are served by cvsite (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "restapi.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "restapi.enums.RUN_STATUS",
+        "TryjobStatusEnum": "restapi.enums.TRYJOB_STATUS",
+        "ResultStatusEnum": "restapi.enums.RESULT_STATUS",
+        "ChangeStatusEnum": "restapi.enums.CHANGE_STATUS",
+    },
 }
 
 LOGGING = {

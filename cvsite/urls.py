@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from migration_api.service import MIGRATION
 from monitoring.views import metrics
@@ -8,5 +8,6 @@ from prpc.urls import prpc_urlpatterns
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
+    path("", include("restapi.urls")),
     *prpc_urlpatterns([MIGRATION]),
 ]

@@ -200,6 +200,10 @@ class Run(models.Model):
             models.Index(fields=["project", "status", "id"], name="run_project_status"),
             models.Index(fields=["cqd_attempt_key"], name="run_attempt_key"),
             models.Index(fields=["status", "id"], name="run_status"),
+            # Newest first across projects (run IDs sort newest first within a project only),
+            # as the REST API lists runs; and within a project when filtered by it.
+            models.Index(fields=["-create_time", "id"], name="run_newest"),
+            models.Index(fields=["project", "-create_time", "id"], name="run_project_newest"),
         ]
         constraints = [
             models.CheckConstraint(
