@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
-from migration_api.models import ApiCall, ApiToken
+from migration_api.models import ApiCall, ApiToken, RefusedCalls
 from runs import actions
 from runs.models import NetrcToken, Verifier
 
@@ -41,6 +41,12 @@ def operator_client(client, db, demo):
         method="FetchActiveRuns",
         code="OK",
         duration_ms=12.5,
+    )
+    RefusedCalls.objects.create(
+        minute=timezone.now().replace(second=0, microsecond=0),
+        method="FetchActiveRuns",
+        code="UNAUTHENTICATED",
+        count=3,
     )
     user = User.objects.create_superuser("operator", "operator@example.com", "pw")
     client.force_login(user)

@@ -406,8 +406,9 @@ def test_cqdaemon_simulator_over_several_loops(cqdaemon_api, gerrit, run_tasks):
             doomed.cqd_attempt_key: (3, bq_pb.INFRA_FAILURE),
         }
     )
-    # Gerrit fails the first post on change 2: the whole start is retried next loop.
-    gerrit.fail_next(500, method="POST", path_contains="~2/revisions/")
+    # Gerrit refuses the first post on change 2 (a refusal reaches CQDaemon; a 5xx would not,
+    # the post would go on as a task): the whole start is retried next loop.
+    gerrit.fail_next(409, method="POST", path_contains="~2/revisions/")
     chromium_api = cqdaemon_api(["chromium"])
     cqd = CQDaemonSimulator(chromium_api, "chromium", cv_in_charge=True, verify=chromium_verify)
 
@@ -550,7 +551,7 @@ def test_cqdaemon_simulator_over_several_loops(cqdaemon_api, gerrit, run_tasks):
     status = first.run_statuses[cancelled.cqd_attempt_key]
     assert (status.event, status.extra) == ("patch_failed", "CQ bit was unchecked.")
     assert [(loop, method, e.code) for loop, method, e in first.errors] == [
-        (1, "PostGerritMessage", Code.INTERNAL),
+        (1, "PostGerritMessage", Code.FAILED_PRECONDITION),
         (3, "FetchRunStatus", Code.FAILED_PRECONDITION),
     ]
     assert RunEvent.objects.filter(
