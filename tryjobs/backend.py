@@ -46,13 +46,23 @@ NO_BACKEND_REASON = (
 
 @dataclass(frozen=True)
 class LaunchCL:
-    """A CL of the run, as the backend needs it to build the patch."""
+    """A CL of the run, as the backend needs it to build the patch and tag the build.
+
+    `min_equivalent_patchset` 0 means the current patchset (no trivial rebases before it).
+    """
 
     host: str
     change: int
     patchset: int
     revision: str
     gerrit_project: str
+    min_equivalent_patchset: int = 0
+    owner_email: str = ""
+    trigger_email: str = ""
+
+    def __post_init__(self):
+        if not self.min_equivalent_patchset:
+            object.__setattr__(self, "min_equivalent_patchset", self.patchset)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +71,8 @@ class LaunchRequest:
 
     `tryjob_id` is unique and stable for this tryjob: a backend uses it as its request ID, so
     launching the same tryjob twice starts one build. `cls` are in submission order
-    (dependencies first).
+    (dependencies first). `cl_tags` are the values of the CLs' `Cq-Cl-Tag` footers;
+    `owner_is_googler` tells the build whether the run's owner is a Googler.
     """
 
     tryjob_id: int
@@ -72,6 +83,8 @@ class LaunchRequest:
     attempt_key: str
     cls: tuple[LaunchCL, ...]
     is_retry: bool = False
+    cl_tags: tuple[str, ...] = ()
+    owner_is_googler: bool = False
 
 
 @dataclass(frozen=True)
