@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from django.conf import settings
 from django.db import transaction
 
 from cvproto.validation import InvalidMessage
@@ -249,7 +250,16 @@ class Starter:
             RunCL.objects.filter(run_id=self.run.id).select_related("cl").prefetch_related("deps")
         )
         return tuple(
-            LaunchCL(rc.cl.host, rc.cl.change, rc.patchset, rc.current_revision, rc.gerrit_project)
+            LaunchCL(
+                rc.cl.host,
+                rc.cl.change,
+                rc.patchset,
+                rc.current_revision,
+                rc.gerrit_project,
+                min_equivalent_patchset=rc.min_equivalent_patchset,
+                owner_email=rc.owner_email,
+                trigger_email=rc.trigger_email,
+            )
             for rc in submission_order(run_cls)
         )
 
@@ -267,6 +277,7 @@ class Starter:
                 attempt_key=self.run.cqd_attempt_key,
                 cls=self._launch_cls,
                 is_retry=requests[n].is_retry,
+                owner_is_googler=_is_googler(self.run.owner),
             )
             for n in pending
         }
@@ -416,6 +427,10 @@ class Starter:
             self._save(failed)
             views = views_with_watchers(list(locked.values()))
         return {n: _launch_outcome(view, round_) for n, view in zip(locked, views, strict=True)}
+
+
+def _is_googler(email: str) -> bool:
+    return email.rpartition("@")[2].lower() in {d.lower() for d in settings.TRYJOB_GOOGLER_DOMAINS}
 
 
 def _untrigger(row: Tryjob, reason: str) -> None:

@@ -20,7 +20,8 @@ from tryjobs.models import Tryjob, TryjobStatus
 
 __all__ = ["STALE_SUMMARY", "StaleCancellation", "cancel_stale_tryjobs"]
 
-STALE_SUMMARY = "cvsite no longer needs this tryjob: its CL has a newer patchset"
+# What the backend is told, as upstream tells Buildbucket (reference buildbucket.md §2.7).
+STALE_SUMMARY = "LUCI CV no longer needs this Tryjob"
 DO_NOT_CANCEL_FOOTER = "cq-do-not-cancel-tryjobs"
 _FOOTER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 

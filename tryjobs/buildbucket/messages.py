@@ -18,7 +18,6 @@ from tryjobs import buildbucket_status
 from tryjobs.backend import LaunchCL, LaunchRequest
 
 __all__ = [
-    "CANCEL_SUMMARY",
     "DEFAULT_MASK",
     "SEARCH_MASK",
     "BuildParseError",
@@ -36,9 +35,6 @@ __all__ = [
 
 Build = build_pb2.Build
 Result = tryjob_pb.Result
-
-# What CancelBuild is told when cvsite no longer needs a build (§2.7).
-CANCEL_SUMMARY = "LUCI CV no longer needs this Tryjob"
 
 _MASK_FIELDS = [
     "builder",

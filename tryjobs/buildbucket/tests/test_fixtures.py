@@ -10,6 +10,7 @@ from google.protobuf import json_format
 
 from cvproto.buildbucket.v2 import build_pb2, builds_service_pb2, notification_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from tryjobs import stale
 from tryjobs.backend import LaunchCL, LaunchRequest
 from tryjobs.buildbucket import messages, pubsub
 
@@ -153,7 +154,7 @@ def test_e14_a_build_of_other_cls_or_patchsets_is_not_reused():
 
 
 def test_e15_cancel():
-    assert messages.cancel_request(8752643215461357665, messages.CANCEL_SUMMARY) == parse(
+    assert messages.cancel_request(8752643215461357665, stale.STALE_SUMMARY) == parse(
         "E15", builds_service_pb2.CancelBuildRequest
     )
 
