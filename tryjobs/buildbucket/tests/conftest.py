@@ -5,7 +5,10 @@ import pytest
 
 from tryjobs.backend import get_backend
 from tryjobs.buildbucket.fake_server import FakeBuildbucket
+from tryjobs.tests import actions_support
 from tryjobs.tests.actions_support import HOST
+
+slept = actions_support.slept  # launch retries record their delays instead of sleeping
 
 PUSH_TOKEN = "push-secret-for-tests"
 BASE = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)

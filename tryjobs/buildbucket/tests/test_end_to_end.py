@@ -13,7 +13,6 @@ from tryjobs import operations, stale
 from tryjobs.backend import LaunchCL, get_backend
 from tryjobs.buildbucket import poller
 from tryjobs.models import Tryjob, TryjobStatus
-from tryjobs.tests import actions_support
 from tryjobs.tests.actions_support import (
     HOST,
     RetryConfig,
@@ -25,8 +24,6 @@ from tryjobs.tests.actions_support import (
     requirement,
     state_of,
 )
-
-slept = actions_support.slept
 
 SUCCESS, FAILURE, INFRA_FAILURE, CANCELED = 12, 20, 36, 68
 NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE = 5, 7, 8, 14
