@@ -14,7 +14,7 @@ tryjob's row lock; it must not touch the database.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,6 +32,7 @@ __all__ = [
     "LaunchRequest",
     "LaunchResult",
     "NoBackend",
+    "ReuseCandidate",
     "Started",
     "TryjobBackend",
     "get_backend",
@@ -112,6 +113,16 @@ class LaunchError:
 LaunchResult = Started | LaunchError
 
 
+@dataclass(frozen=True)
+class ReuseCandidate:
+    """A tryjob the backend knows of (not necessarily cvsite) that could serve `definition`."""
+
+    external_id: str
+    definition: tryjob_pb.Definition
+    status: int
+    result: tryjob_pb.Result
+
+
 class BackendError(Exception):
     """A whole call failed (every request of a launch call, or a cancel)."""
 
@@ -134,6 +145,13 @@ class TryjobBackend:
     def cancel(self, external_id: str, summary: str) -> None:
         """Asks the backend to stop the tryjob; raises BackendError when it cannot."""
         raise NotImplementedError
+
+    def find_reusable(
+        self, cls: Sequence[LaunchCL], definitions: Sequence[tryjob_pb.Definition]
+    ) -> Iterable[ReuseCandidate]:
+        """Tryjobs of exactly these CLs (patchsets within their equivalent ranges) for
+        `definitions`, newest first; may raise BackendError. By default: none."""
+        return ()
 
 
 class NoBackend(TryjobBackend):

@@ -1,7 +1,9 @@
 """Giving each attempt the executor asks for a tryjob: adopt, reuse, or launch (§3.6, §3.7).
 
 `Starter(run, view, now, versions)` is the `start(plan) -> outcomes` of `executor.drive`. Each
-call works in three steps, and holds the run's lock only in the first:
+call works in three steps, and holds the run's lock only in the first. Before them, when some
+attempt may be a reuse, the backend is asked (no lock, no transaction) for tryjobs of the
+run's CLs that someone else started (§3.6 finder 2); the fresh ones are stored for step 1.
 
 1. Under the run's lock, checked unchanged since the pass decided (else `StateChanged`, and
    the pass decides again), each requested attempt gets a tryjob, in this order:
@@ -37,6 +39,8 @@ from functools import cached_property
 from django.conf import settings
 from django.db import transaction
 
+from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
 from runs.models import Run, RunCL
 from runs.submission import submission_order
@@ -47,6 +51,7 @@ from tryjobs.backend import (
     LaunchError,
     LaunchRequest,
     LaunchResult,
+    ReuseCandidate,
     Started,
     TryjobBackend,
     get_backend,
@@ -61,13 +66,15 @@ from tryjobs.models import (
     TryjobCLPatchset,
     TryjobStatus,
 )
-from tryjobs.reuse import can_reuse, choose_reusable
+from tryjobs.reuse import REUSE_FRESHNESS, can_reuse, choose_reusable, mode_allowed
 from tryjobs.run_lock import Versions, relock_unchanged
 from tryjobs.views import AttemptRequest, RunView, TryjobView
 
 __all__ = ["LAUNCH_BACKOFF", "Backoff", "Starter"]
 
 logger = logging.getLogger(__name__)
+
+Result = tryjob_pb.Result
 
 # Statuses of an own tryjob that a pass may have launched without recording it: adopted.
 _ADOPTABLE = [TryjobStatus.PENDING, TryjobStatus.TRIGGERED, TryjobStatus.ENDED]
@@ -101,6 +108,8 @@ class Starter:
 
     def __call__(self, plan: executor.Plan) -> list[executor.Outcome]:
         requests = plan.attempts
+        if any(r.reuse_allowed for r in requests):
+            self._store_found_elsewhere(requests)
         outcomes: list[executor.Outcome | None] = [None] * len(requests)
         with transaction.atomic():
             relock_unchanged(self.run.id, self.versions)
@@ -215,6 +224,86 @@ class Starter:
             outcomes[n] = executor.Reused(view)
         # Another reuser is no news to the runs that watch the tryjob.
         self._save(joined, notify=False)
+
+    # Reuse of tryjobs cvsite did not launch (§3.6 finder 2) -----------------------------------
+
+    def _store_found_elsewhere(self, requests: Sequence[AttemptRequest]) -> None:
+        """Asks the backend, outside any lock or transaction, for tryjobs of the run's CLs
+        that someone else started (e.g. `git cl try`), and stores the newest fresh one of
+        each definition under the run's reuse key: the store's finder (`_reuse`) then judges
+        them like any other tryjob (this run joins their `reused_by` at once, as upstream:
+        without a run they belong to no project). A failed search only means nothing is
+        found."""
+        wanted = [r.definition for r in requests if r.reuse_allowed]
+        known = set().union(*(r.known_external_ids for r in requests))
+        found: dict[str, ReuseCandidate] = {}
+        try:
+            for candidate in self.backend.find_reusable(self._launch_cls, wanted):
+                result = candidate.result
+                if not result.HasField("create_time") or (
+                    self.now - to_datetime(result.create_time) >= REUSE_FRESHNESS
+                ):
+                    break  # newest first: the rest are older still
+                key = definition_key(candidate.definition)
+                if key in found or candidate.external_id in known:
+                    continue
+                if candidate.status == TryjobStatus.ENDED and not (
+                    result.status == Result.SUCCEEDED
+                    and mode_allowed(
+                        result.output if result.HasField("output") else None, self.run.mode
+                    )
+                ):
+                    continue
+                found[key] = candidate
+                if len(found) == len(wanted):
+                    break
+        except BackendError as e:
+            logger.warning("searching reusable tryjobs for %s failed: %s", self.run.id, e)
+        if found:
+            self._store_candidates(list(found.values()))
+
+    def _store_candidates(self, candidates: list[ReuseCandidate]) -> None:
+        with transaction.atomic():
+            stored = set(
+                Tryjob.objects.with_external_ids(c.external_id for c in candidates).values_list(
+                    "external_id", flat=True
+                )
+            )
+            rows = []
+            for candidate in candidates:
+                if candidate.external_id in stored:
+                    continue
+                try:
+                    columns = serializers.tryjob_columns(
+                        definition=candidate.definition,
+                        status=candidate.status,
+                        external_id=candidate.external_id,
+                        result=candidate.result,
+                    )
+                except InvalidMessage as e:
+                    logger.warning("backend's %s not stored: %s", candidate.external_id, e)
+                    continue
+                rows.append(
+                    Tryjob(
+                        **columns,
+                        reuse_key=self.view.reuse_key,
+                        create_time=self.now,
+                        update_time=self.now,
+                        eversion=1,
+                    )
+                )
+            Tryjob.objects.bulk_create(rows)
+            TryjobCLPatchset.objects.bulk_create(
+                [
+                    TryjobCLPatchset(tryjob=row, cl_id=cl.clid, patchset=cl.patchset)
+                    for row in rows
+                    for cl in self.view.cls
+                ]
+            )
+            # As upstream: the run that found them reuses them (which gives them its project).
+            REUSED_BY.objects.bulk_create(
+                [REUSED_BY(tryjob_id=row.id, run_id=self.run.id) for row in rows]
+            )
 
     # Launch (§3.7) ---------------------------------------------------------------------------
 

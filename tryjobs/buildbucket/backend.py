@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from cvproto.buildbucket.v2 import builds_service_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -22,13 +21,14 @@ from tryjobs.backend import (
     LaunchError,
     LaunchRequest,
     LaunchResult,
+    ReuseCandidate,
     Started,
     TryjobBackend,
 )
 from tryjobs.buildbucket import messages
 from tryjobs.buildbucket.client import BuildsClient
 
-__all__ = ["MAX_BATCH", "BuildbucketBackend", "ReuseCandidate", "batch_sizes"]
+__all__ = ["MAX_BATCH", "BuildbucketBackend", "batch_sizes"]
 
 # Buildbucket takes at most this many requests in one Batch.
 MAX_BATCH = 200
@@ -44,16 +44,6 @@ def batch_sizes(n: int) -> list[int]:
     if n - size * k:
         sizes.append(n - size * k)
     return sizes
-
-
-@dataclass(frozen=True)
-class ReuseCandidate:
-    """A build found by search that could serve `definition` (§2.6)."""
-
-    external_id: str
-    definition: tryjob_pb.Definition
-    status: int
-    result: tryjob_pb.Result
 
 
 class BuildbucketBackend(TryjobBackend):

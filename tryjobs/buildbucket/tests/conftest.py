@@ -1,8 +1,9 @@
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from runs import clock
 from tryjobs.backend import get_backend
 from tryjobs.buildbucket.fake_server import FakeBuildbucket
 from tryjobs.tests import actions_support
@@ -11,15 +12,16 @@ from tryjobs.tests.actions_support import HOST
 slept = actions_support.slept  # launch retries record their delays instead of sleeping
 
 PUSH_TOKEN = "push-secret-for-tests"
-BASE = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def fake_bb(settings):
-    """A fake Buildbucket over HTTP, cvsite's backend, on a clock a second per reading."""
+    """A fake Buildbucket over HTTP, cvsite's backend; its clock starts an hour ago and
+    moves a second per reading."""
     seconds = itertools.count()
+    base = clock.now() - timedelta(hours=1)
     with FakeBuildbucket(
-        host=HOST, push_token=PUSH_TOKEN, clock=lambda: BASE + timedelta(seconds=next(seconds))
+        host=HOST, push_token=PUSH_TOKEN, clock=lambda: base + timedelta(seconds=next(seconds))
     ) as fake:
         settings.TRYJOB_BACKEND = "tryjobs.buildbucket.backend.BuildbucketBackend"
         settings.BUILDBUCKET_URL_OVERRIDES = {HOST: fake.url}

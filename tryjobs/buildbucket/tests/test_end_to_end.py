@@ -46,7 +46,7 @@ def test_a_run_launches_its_builds_retries_a_transient_failure_and_succeeds(
     run = cvsite_run()
     operations.set_requirement(run.id, requirement(LINUX, WIN, retry=RETRY), "op")
     linux, win = latest_tryjob(run, 0), latest_tryjob(run, 1)
-    assert fake_bb.calls == ["Batch"]
+    assert fake_bb.calls == ["SearchBuilds", "SearchBuilds", "Batch"]  # nothing to reuse
     assert fake_bb.build_of_request(linux.id).id == build_id(linux)
     assert attempt_statuses(state_of(run)) == [["TRIGGERED"], ["TRIGGERED"]]
     assert deliver() == [200, 200]  # the creations: nothing new
@@ -224,3 +224,30 @@ def launch_cls(run):
         )
         for rc in RunCL.objects.filter(run=run).select_related("cl").order_by("position")
     ]
+
+
+@pytest.mark.django_db
+def test_the_executor_reuses_a_build_started_outside_cvsite(fake_bb, slept):
+    run = cvsite_run(mode="FULL_RUN")
+    changes = [
+        common_pb2.GerritChange(host=c.host, change=c.change, patchset=c.patchset)
+        for c in launch_cls(run)
+    ]
+    outside = fake_bb.add_build(LINUX.buildbucket.builder, changes, requester="dev@example.com")
+    fake_bb.end_build(outside.id, SUCCESS)
+    fake_bb.end_build(
+        fake_bb.add_build(WIN.buildbucket.builder, changes).id,
+        SUCCESS,
+        output_properties={
+            "$recipe_engine/cq/output": {"reusability": {"modeAllowlist": ["DRY_RUN"]}}
+        },
+    )  # not for a full run
+    operations.set_requirement(run.id, requirement(LINUX, WIN), "op")
+    linux, win = latest_tryjob(run, 0), latest_tryjob(run, 1)
+    assert linux.external_id == f"buildbucket/{HOST}/{outside.id}"
+    assert linux.launched_by_id is None and list(linux.reused_by.values_list("id", flat=True)) == [
+        run.id
+    ]
+    assert win.launched_by_id == run.id
+    # Patchsets 3 then 2 searched (the CLs' equivalent range), then win launched.
+    assert fake_bb.calls == ["SearchBuilds", "SearchBuilds", "Batch"]
