@@ -56,7 +56,7 @@ from tryjobs.backend import (
     TryjobBackend,
     get_backend,
 )
-from tryjobs.changes import REUSED_BY, save_changed_tryjobs, views_with_watchers
+from tryjobs.changes import REUSED_BY, footer_values, save_changed_tryjobs, views_with_watchers
 from tryjobs.definitions import definition_key
 from tryjobs.models import (
     ExecutionAttempt,
@@ -75,6 +75,9 @@ __all__ = ["LAUNCH_BACKOFF", "Backoff", "Starter"]
 logger = logging.getLogger(__name__)
 
 Result = tryjob_pb.Result
+
+# Its values tag the builds (cq_cl_tag), as upstream's run options collect them.
+CL_TAG_FOOTER = "cq-cl-tag"
 
 # Statuses of an own tryjob that a pass may have launched without recording it: adopted.
 _ADOPTABLE = [TryjobStatus.PENDING, TryjobStatus.TRIGGERED, TryjobStatus.ENDED]
@@ -352,6 +355,12 @@ class Starter:
             for rc in submission_order(run_cls)
         )
 
+    @cached_property
+    def _cl_tags(self) -> tuple[str, ...]:
+        """Values of the CLs' `Cq-Cl-Tag` footers, each once, in CL order."""
+        run_cls = RunCL.objects.filter(run_id=self.run.id).order_by("position")
+        return tuple(dict.fromkeys(v for rc in run_cls for v in footer_values(rc, CL_TAG_FOOTER)))
+
     def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
         backoff = LAUNCH_BACKOFF
         pending = sorted(rows)
@@ -367,6 +376,7 @@ class Starter:
                 cls=self._launch_cls,
                 is_retry=requests[n].is_retry,
                 owner_is_googler=_is_googler(self.run.owner),
+                cl_tags=self._cl_tags,
             )
             for n in pending
         }

@@ -4,18 +4,16 @@
 `tryjobs.tasks.schedule_stale_tryjob_cancellation` enqueues when a CL's equivalent patchset moves.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
 
 from runs import clock
-from runs import serializers as run_serializers
 from runs.models import CL
 from tryjobs import executor, serializers
 from tryjobs.backend import BackendError, get_backend
-from tryjobs.changes import save_changed_tryjobs, watched_by_running_run
+from tryjobs.changes import footer_values, save_changed_tryjobs, watched_by_running_run
 from tryjobs.models import Tryjob, TryjobStatus
 
 __all__ = ["STALE_SUMMARY", "StaleCancellation", "cancel_stale_tryjobs"]
@@ -23,7 +21,6 @@ __all__ = ["STALE_SUMMARY", "StaleCancellation", "cancel_stale_tryjobs"]
 # What the backend is told, as upstream tells Buildbucket (reference buildbucket.md §2.7).
 STALE_SUMMARY = "LUCI CV no longer needs this Tryjob"
 DO_NOT_CANCEL_FOOTER = "cq-do-not-cancel-tryjobs"
-_FOOTER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
 @dataclass
@@ -37,26 +34,8 @@ class StaleCancellation:
     retry_in: timedelta | None = None
 
 
-def _footer_values(message: str, key: str) -> list[str]:
-    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
-    if not paragraphs:
-        return []
-    values = []
-    for line in paragraphs[-1].splitlines():
-        match = _FOOTER_RE.match(line.strip())
-        if match and match.group(1).lower() == key:
-            values.append(match.group(2).strip())
-    return values
-
-
 def _keeps_tryjobs(cl: CL) -> bool:
-    info = run_serializers.change_info_from_row(cl)
-    revision = info.revisions.get(info.current_revision)
-    if revision is None:
-        return False
-    return any(
-        v.lower() == "true" for v in _footer_values(revision.commit.message, DO_NOT_CANCEL_FOOTER)
-    )
+    return any(v.lower() == "true" for v in footer_values(cl, DO_NOT_CANCEL_FOOTER))
 
 
 def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancellation:

@@ -5,13 +5,15 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
+from google.protobuf import json_format
 
 from cvproto.buildbucket.v2 import common_pb2
+from cvproto.gerrit import gerrit_pb2
 from runs import clock
 from runs.models import Run, RunCL, RunStatus
 from tryjobs import operations, stale
 from tryjobs.backend import LaunchCL, get_backend
-from tryjobs.buildbucket import poller
+from tryjobs.buildbucket import messages, poller
 from tryjobs.models import Tryjob, TryjobStatus
 from tryjobs.tests.actions_support import (
     HOST,
@@ -251,3 +253,44 @@ def test_the_executor_reuses_a_build_started_outside_cvsite(fake_bb, slept):
     assert win.launched_by_id == run.id
     # Patchsets 3 then 2 searched (the CLs' equivalent range), then win launched.
     assert fake_bb.calls == ["SearchBuilds", "SearchBuilds", "Batch"]
+
+
+@pytest.mark.django_db
+def test_builds_carry_the_cq_tags_and_properties_of_the_run(fake_bb, slept):
+    run = cvsite_run(mode="DRY_RUN", owner="alice@google.com")
+    first, second = RunCL.objects.filter(run=run).order_by("position")
+    info = gerrit_pb2.ChangeInfo(current_revision="abc")
+    info.revisions["abc"].commit.message = "Fix it\n\nCq-Cl-Tag: team:infra\nBug: 1\n"
+    RunCL.objects.filter(id=first.id).update(
+        info=info.SerializeToString(),
+        owner_email="alice@google.com",
+        trigger_email="bob@google.com",
+    )
+    RunCL.objects.filter(id=second.id).update(owner_email="carol@google.com")
+    operations.set_requirement(run.id, requirement(LINUX), "op")
+    build = fake_bb.build_of_request(latest_tryjob(run, 0).id)
+    cls = launch_cls(run)
+    tags = {(t.key, t.value) for t in build.tags if t.key != "buildset"}
+    assert tags == {
+        ("user_agent", "cq"),
+        ("cq_attempt_key", run.id.rsplit("-", 1)[1]),
+        ("cq_cl_group_key", messages.cl_group_key(cls)),
+        ("cq_equivalent_cl_group_key", messages.equivalent_cl_group_key(cls)),
+        ("cq_cl_owner", "alice@google.com"),
+        ("cq_cl_owner", "carol@google.com"),
+        ("cq_triggerer", "bob@google.com"),
+        ("cq_cl_tag", "team:infra"),
+        ("cq_experimental", "false"),
+    }
+    assert json_format.MessageToDict(build.input.properties) == {
+        "$recipe_engine/cq": {
+            "active": True,
+            "topLevel": True,
+            "dryRun": True,
+            "runMode": "DRY_RUN",
+            "ownerIsGoogler": True,
+        }
+    }
+    assert [(c.change, c.patchset) for c in build.input.gerrit_changes] == [
+        (c.change, c.patchset) for c in cls
+    ]
