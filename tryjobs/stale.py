@@ -44,10 +44,9 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
     Kept: tryjobs without an external ID, already ended, not launched by cvsite, of a
     definition with skip_stale_check, or still watched by a run that has not ended (those
     are tried again later, `retry_in`); all of them when the CL's current revision has the
-    footer `Cq-Do-Not-Cancel-Tryjobs: true`. Each cancellation is its own transaction: the
-    tryjob is locked and checked again, the backend asked, then the tryjob CANCELLED (its
-    result dropped: the rows keep none for a CANCELLED tryjob). Runs are not woken: none
-    watches it.
+    footer `Cq-Do-Not-Cancel-Tryjobs: true`. The backend is asked outside any transaction;
+    then, in its own, the tryjob is locked, checked again and CANCELLED (its result dropped:
+    the rows keep none for a CANCELLED tryjob). Runs are not woken: none watches it.
     """
     report = StaleCancellation()
     cl = CL.objects.filter(id=cl_id).first()
@@ -64,6 +63,21 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
     backend = get_backend()
     retriable_failure = False
     for tryjob_id in candidates:
+        row = Tryjob.objects.not_ended().filter(id=tryjob_id).first()
+        if row is None:
+            continue  # ended meanwhile
+        if watched_by_running_run(tryjob_id):
+            report.still_watched.append(tryjob_id)
+            continue
+        # Asked without any transaction: no lock is held while the backend answers.
+        try:
+            backend.cancel(row.external_id, STALE_SUMMARY)
+        except BackendError as e:
+            report.failed[tryjob_id] = executor.launch_failure_reason(
+                e.code, e.message, backend.kind
+            )
+            retriable_failure |= e.code is not None and executor.is_retriable_launch_code(e.code)
+            continue
         with transaction.atomic():
             row = (
                 Tryjob.objects.select_for_update(no_key=True)
@@ -71,25 +85,13 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
                 .filter(id=tryjob_id)
                 .first()
             )
-            if row is None:
-                continue  # ended meanwhile
-            if watched_by_running_run(tryjob_id):
-                report.still_watched.append(tryjob_id)
-                continue
-            try:
-                backend.cancel(row.external_id, STALE_SUMMARY)
-            except BackendError as e:
-                report.failed[tryjob_id] = executor.launch_failure_reason(
-                    e.code, e.message, backend.kind
-                )
-                retriable_failure |= e.code is not None and executor.is_retriable_launch_code(
-                    e.code
-                )
+            # Ended meanwhile, or reused by a run meanwhile: the build's own update (CANCELED)
+            # tells what happened, to the runs that watch it.
+            if row is None or watched_by_running_run(tryjob_id):
                 continue
             row.status = TryjobStatus.CANCELLED
             for name, value in serializers.NO_RESULT_COLUMNS.items():
                 setattr(row, name, value)
-            # No running run watches it (checked above): no one to tell.
             save_changed_tryjobs([row], clock.now(), notify=False)
             report.cancelled.append(tryjob_id)
     if report.still_watched or retriable_failure:

@@ -148,8 +148,18 @@ def test_a_new_patchset_cancels_the_stale_builds(fake_bb, slept):
     # The run ended: no one watches the build any more.
     Run.objects.filter(id=run.id).update(status=RunStatus.CANCELLED, end_time=clock.now())
     cl = RunCL.objects.filter(run=run).first().cl
+    client = get_backend().client(HOST)
+    cancel_build, depths = client.cancel_build, []
+
+    def watched_cancel(request):
+        depths.append(len(connection.atomic_blocks))
+        return cancel_build(request)
+
+    client.cancel_build = watched_cancel
+    baseline = len(connection.atomic_blocks)
     report = stale.cancel_stale_tryjobs(cl.id, cl.patchset, cl.patchset + 1)
     assert report.cancelled == [linux.id]
+    assert depths == [baseline]  # no transaction (no lock) while Buildbucket answers
     assert fake_bb.builds[build_id(linux)].status == CANCELED
     assert fake_bb.cancel_summaries == {build_id(linux): "LUCI CV no longer needs this Tryjob"}
     linux.refresh_from_db()
