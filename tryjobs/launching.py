@@ -439,24 +439,56 @@ class Starter:
         return {n: by_id[rows[n].id] for n in ns}
 
     def _record_started(self, rows, started: dict[int, Started], round_: int) -> dict:
-        """Saves one round's launched tryjobs; per request, its outcome (or a LaunchError
-        when the backend's answer cannot be stored)."""
+        """Saves one round's launched tryjobs together; per request, its outcome (or a
+        LaunchError when the backend's answer cannot be stored)."""
         recorded = {}
         backing: dict[int, Tryjob] = {}
         with transaction.atomic():
-            for n, row in self._locked(rows, started).items():
+            locked = self._locked(rows, started)
+            # Who holds each external ID already (another tryjob, or this round's own).
+            holders: dict[str, list[Tryjob]] = {}
+            for known in (
+                Tryjob.objects.select_for_update(no_key=True)
+                .with_external_ids(s.external_id for s in started.values())
+                .order_by("id")
+            ):
+                holders.setdefault(known.external_id, []).append(known)
+            saved, saved_untriggered = [], []
+            for n, row in locked.items():
                 try:
-                    backing[n] = self._started(row, started[n])
+                    columns = self._started_columns(row, started[n])
                 except InvalidMessage as e:
                     logger.error("backend answered tryjob %s with %s", row.id, e)
                     recorded[n] = LaunchError(None, str(e))
+                    continue
+                others = [t for t in holders.get(columns["external_id"], []) if t.id != row.id]
+                if others:
+                    self._reconcile(row, others[0], columns)
+                    backing[n] = others[0]
+                    continue
+                backing[n] = row
+                if row.external_id is not None:
+                    # Another pass launched this same tryjob (same request ID, same build)
+                    # and saved it first: its row stands.
+                    continue
+                # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
+                # meanwhile, while this one started the build: the build wins, and this
+                # run's recorded attempt must hear of it too.
+                was_untriggered = row.status == TryjobStatus.UNTRIGGERED
+                for name in ("status", "external_id", *serializers.NO_RESULT_COLUMNS):
+                    setattr(row, name, columns[name])
+                row.untriggered_reason = ""
+                holders.setdefault(row.external_id, []).append(row)
+                (saved_untriggered if was_untriggered else saved).append(row)
+            self._save(saved)
+            self._save(saved_untriggered, except_run=None)
             views = views_with_watchers(list(backing.values()))
         for n, view in zip(backing, views, strict=True):
             recorded[n] = executor.Launched(view, round_)
         return recorded
 
-    def _started(self, row: Tryjob, started: Started) -> Tryjob:
-        """Saves the launch on the (locked) row; the tryjob that backs the attempt."""
+    @staticmethod
+    def _started_columns(row: Tryjob, started: Started) -> dict:
         columns = serializers.tryjob_columns(
             definition=serializers.definition_from_row(row),
             status=started.status,
@@ -465,27 +497,7 @@ class Starter:
         )
         if started.status not in (TryjobStatus.TRIGGERED, TryjobStatus.ENDED):
             raise InvalidMessage("status", "a launched tryjob is TRIGGERED or ENDED")
-        existing = (
-            Tryjob.objects.select_for_update(no_key=True)
-            .with_external_ids([started.external_id])
-            .exclude(id=row.id)
-            .first()
-        )
-        if existing is not None:
-            self._reconcile(row, existing, columns)
-            return existing
-        if row.external_id is None:
-            # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
-            # meanwhile, while this one started the build: the build wins, and this run's
-            # recorded attempt must hear of it too.
-            was_untriggered = row.status == TryjobStatus.UNTRIGGERED
-            for name in ("status", "external_id", *serializers.NO_RESULT_COLUMNS):
-                setattr(row, name, columns[name])
-            row.untriggered_reason = ""
-            self._save([row], except_run=None if was_untriggered else self.run.id)
-        # Otherwise another pass launched this same tryjob (same request ID, same build) and
-        # saved it first: its row stands.
-        return row
+        return columns
 
     def _reconcile(self, row: Tryjob, existing: Tryjob, columns: dict) -> None:
         """The backend's tryjob is already known under another ID: that one wins (§3.7.6).
