@@ -11,6 +11,7 @@ BENCHMARKS = [
     "report_verified_run",
     "import_attempts",
     "executor",
+    "buildbucket",
 ]
 
 
