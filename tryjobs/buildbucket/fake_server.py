@@ -89,11 +89,13 @@ class FakeBuildbucket:
         push_url: str = "",
         push_token: str = "",
         host: str = HOST,
+        port: int = 0,
     ):
         self.clock = clock
         self.push_url = push_url
         self.push_token = push_token
         self.host = host
+        self.port = port
         self.builds: dict[int, Build] = {}
         self.requested_by: dict[str, int] = {}
         self.cancel_summaries: dict[int, str] = {}
@@ -126,7 +128,7 @@ class FakeBuildbucket:
     def start(self) -> FakeBuildbucket:
         self._server = make_server(
             "127.0.0.1",
-            0,
+            self.port,
             _Handler(_Urls(self.service)),
             server_class=_ThreadingServer,
             handler_class=_QuietHandler,
@@ -206,6 +208,33 @@ class FakeBuildbucket:
             output_properties=output_properties,
             timeout=timeout,
         )
+
+    def advance(self, *, start_after: float, run_for: float, failing: float, rng) -> None:
+        """Moves builds along on the clock: started `start_after` seconds after creation,
+        ended `run_for` seconds after the start, INFRA_FAILURE with probability `failing`
+        (`rng.random()`), else SUCCESS. For `make run`, where no test drives them."""
+        now = self.clock()
+        with self._lock:
+            due = [
+                (build.id, build.status)
+                for build in self.builds.values()
+                if (
+                    build.status == common_pb2.SCHEDULED
+                    and (now - build.create_time.ToDatetime(tzinfo=UTC)).total_seconds()
+                    >= start_after
+                )
+                or (
+                    build.status == common_pb2.STARTED
+                    and (now - build.start_time.ToDatetime(tzinfo=UTC)).total_seconds() >= run_for
+                )
+            ]
+        for build_id, status in due:
+            if status == common_pb2.SCHEDULED:
+                self.start_build(build_id)
+            elif rng.random() < failing:
+                self.end_build(build_id, common_pb2.INFRA_FAILURE, summary="The bot went away")
+            else:
+                self.end_build(build_id, common_pb2.SUCCESS, summary="All tests passed")
 
     def build_of_request(self, request_id: int | str) -> Build:
         return self.builds[self.requested_by[str(request_id)]]
