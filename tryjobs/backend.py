@@ -3,12 +3,12 @@
 `get_backend()` returns the backend named by `settings.TRYJOB_BACKEND` (a dotted path to a
 `TryjobBackend` class, instantiated once per process), or `NoBackend` when it is empty: with
 no backend, every launch fails with a reason that says so, and the tryjob is UNTRIGGERED.
-Buildbucket is one implementation (a later issue); `tryjobs.fake_backend.FakeBackend` is an
-in-memory one for tests and demos.
+`tryjobs.buildbucket.backend.BuildbucketBackend` launches Buildbucket builds;
+`tryjobs.fake_backend.FakeBackend` is an in-memory one for tests and demos.
 
-A backend is called by an executor pass (tryjobs/launching.py) outside any transaction and
-without the run's lock, and by the stale-tryjob cancellation (tryjobs/stale.py) holding the
-tryjob's row lock; it must not touch the database.
+A backend is called by an executor pass (tryjobs/launching.py) and by the stale-tryjob
+cancellation (tryjobs/stale.py), both outside any transaction and without the run's lock;
+it must not touch the database.
 """
 
 from __future__ import annotations

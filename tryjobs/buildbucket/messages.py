@@ -197,36 +197,13 @@ class ParsedBuild:
     result: Result
 
 
-def _output_properties(build: Build) -> dict | None:
-    if not build.HasField("output") or not build.output.HasField("properties"):
-        return None
-    return json_format.MessageToDict(build.output.properties)
-
-
 def parse_build(build: Build) -> ParsedBuild:
     """The tryjob status and result of `build`; BuildParseError for a status cvsite cannot
-    map. A malformed CV output only drops the result's output, as upstream."""
-    output, transient = buildbucket_status.parse_cq_output(_output_properties(build))
+    map (STATUS_UNSPECIFIED, ENDED_MASK)."""
     try:
-        status, result_status = buildbucket_status.tryjob_status_from_build(
-            build.status, build.status_details.HasField("timeout"), transient
-        )
+        return ParsedBuild(*buildbucket_status.result_from_build(build))
     except buildbucket_status.UnexpectedBuildStatusError as e:
         raise BuildParseError(f"build {build.id}: {e}") from e
-    result = Result(status=result_status)
-    if build.HasField("create_time"):
-        result.create_time.CopyFrom(build.create_time)
-    if build.HasField("update_time"):
-        result.update_time.CopyFrom(build.update_time)
-    if output is not None:
-        result.output.CopyFrom(output)
-    result.buildbucket.id = build.id
-    result.buildbucket.builder.CopyFrom(build.builder)
-    result.buildbucket.status = build.status
-    result.buildbucket.summary_markdown = build.summary_markdown
-    if build.infra.HasField("resultdb"):
-        result.buildbucket.infra.resultdb.CopyFrom(build.infra.resultdb)
-    return ParsedBuild(status, result)
 
 
 # Reuse (§2.6) ----------------------------------------------------------------------------------
