@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from cvproto.buildbucket.v2 import builds_service_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -32,6 +33,8 @@ __all__ = ["MAX_BATCH", "BuildbucketBackend", "batch_sizes"]
 
 # Buildbucket takes at most this many requests in one Batch.
 MAX_BATCH = 200
+# Batches in flight at once, as upstream's limit of hosts worked on concurrently.
+MAX_CONCURRENT_BATCHES = 8
 
 
 def batch_sizes(n: int) -> list[int]:
@@ -62,18 +65,23 @@ class BuildbucketBackend(TryjobBackend):
     # Launch (§2.2) ---------------------------------------------------------------------------
 
     def launch(self, requests: Sequence[LaunchRequest]) -> list[LaunchResult]:
-        results: list[LaunchResult | None] = [None] * len(requests)
+        """One Batch per host and up to 200 requests, sent concurrently (at most 8 at once)."""
         by_host: dict[str, list[int]] = {}
         for n, request in enumerate(requests):
             by_host.setdefault(request.definition.buildbucket.host, []).append(n)
+        chunks: list[tuple[str, list[int]]] = []
         for host, indexes in by_host.items():
             start = 0
             for size in batch_sizes(len(indexes)):
-                chunk = indexes[start : start + size]
+                chunks.append((host, indexes[start : start + size]))
                 start += size
-                for n, result in zip(
-                    chunk, self._batch(host, [requests[n] for n in chunk]), strict=True
-                ):
+        results: list[LaunchResult | None] = [None] * len(requests)
+        with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_BATCHES, len(chunks) or 1)) as pool:
+            answers = pool.map(
+                lambda chunk: self._batch(chunk[0], [requests[n] for n in chunk[1]]), chunks
+            )
+            for (_, chunk), answer in zip(chunks, answers, strict=True):
+                for n, result in zip(chunk, answer, strict=True):
                     results[n] = result
         return results
 

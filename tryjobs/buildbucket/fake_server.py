@@ -6,7 +6,8 @@
 
 It serves Batch (schedule items), ScheduleBuild, GetBuild, SearchBuilds and CancelBuild of
 `buildbucket.v2.Builds` through the project's own prpc server (a Django WSGI app on its own
-URLconf, in a thread). Builds live in memory; their times come from `clock`, which the test
+URLconf, in a thread), answering UNAUTHENTICATED without `expect_token` when one is set.
+Builds live in memory; their times come from `clock`, which the test
 controls. A repeated request ID answers the build it already made, as Buildbucket does.
 Every creation, start and end is a builds_v2 Pub/Sub delivery (body and headers), like
 Buildbucket's topic through a push subscription: POSTed to `push_url` at once when it is set,
@@ -90,12 +91,14 @@ class FakeBuildbucket:
         push_token: str = "",
         host: str = HOST,
         port: int = 0,
+        expect_token: str = "",
     ):
         self.clock = clock
         self.push_url = push_url
         self.push_token = push_token
         self.host = host
         self.port = port
+        self.expect_token = expect_token
         self.builds: dict[int, Build] = {}
         self.requested_by: dict[str, int] = {}
         self.cancel_summaries: dict[int, str] = {}
@@ -118,6 +121,7 @@ class FakeBuildbucket:
                 "Batch": self._batch,
                 "GetBuildStatus": self._get_build,
             },
+            authenticate=self._authenticate,
             outside_transaction=_METHODS,  # in memory: no database
         )
         self._server = None
@@ -344,6 +348,14 @@ class FakeBuildbucket:
             pass  # a lost notification, as Pub/Sub may lose one: the poller catches up
 
     # Service ---------------------------------------------------------------------------------
+
+    def _authenticate(self, context) -> str:
+        """With `expect_token`, callers must present it as a bearer token."""
+        if not self.expect_token:
+            return ""
+        if context.metadata.first("authorization") != f"Bearer {self.expect_token}":
+            raise PrpcError(Code.UNAUTHENTICATED, "missing or wrong bearer token")
+        return "project:cvsite"
 
     def _answer_later(self, method: str, response):
         with self._lock:
