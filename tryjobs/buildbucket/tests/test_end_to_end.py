@@ -196,15 +196,14 @@ def test_an_outage_loses_no_launch_and_holds_no_transaction_while_waiting(fake_b
     fake_bb.fail_calls("Batch", UNAVAILABLE, "down", times=6)
     fake_bb.slow_calls("Batch", 1.0, times=3)
     backend = get_backend()
-    client = backend.client(HOST)
-    batch = client.batch
-    depths = []  # transactions open around each call (the test's own is the baseline)
+    launch = backend.launch
+    depths = []  # transactions open around each launch (the test's own is the baseline)
 
-    def watched_batch(request):
+    def watched_launch(requests):
         depths.append(len(connection.atomic_blocks))
-        return batch(request)
+        return launch(requests)
 
-    client.batch = watched_batch
+    backend.launch = watched_launch
     baseline = len(connection.atomic_blocks)
     run = cvsite_run()
     operations.set_requirement(run.id, requirement(LINUX), "op")
