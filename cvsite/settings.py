@@ -262,9 +262,21 @@ TRYJOB_GOOGLER_DOMAINS = env_list("TRYJOB_GOOGLER_DOMAINS", "google.com")
 #                 refused. The name contains TOKEN so Django's error reports redact it.
 # BUILDBUCKET_POLL_AFTER_SECONDS  poll_builds fetches running builds not updated for this
 #                 long (default 600).
-BUILDBUCKET_URL_OVERRIDES = dict(
-    item.split("=", 1) for item in env_list("BUILDBUCKET_URL_OVERRIDES") if "=" in item
-)
+
+
+def _buildbucket_url_overrides() -> dict[str, str]:
+    overrides = {}
+    for item in env_list("BUILDBUCKET_URL_OVERRIDES"):
+        host, _, url = item.partition("=")
+        if not host.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ImproperlyConfigured(
+                f"BUILDBUCKET_URL_OVERRIDES: {item!r} is not host=http(s)://..."
+            )
+        overrides[host.strip()] = url.strip()
+    return overrides
+
+
+BUILDBUCKET_URL_OVERRIDES = _buildbucket_url_overrides()
 BUILDBUCKET_TOKEN_FILE = os.environ.get("BUILDBUCKET_TOKEN_FILE", "") or None
 BUILDBUCKET_TIMEOUT_SECONDS = env_seconds("BUILDBUCKET_TIMEOUT_SECONDS", 10.0)
 BUILDBUCKET_PUSH_TOKEN = os.environ.get("BUILDBUCKET_PUSH_TOKEN", "")

@@ -2,11 +2,15 @@
 
 import io
 import random
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
+from runs import clock
 from tryjobs import operations
+from tryjobs.buildbucket import tasks
 from tryjobs.models import TryjobStatus
 from tryjobs.tests.actions_support import cvsite_run, defn, latest_tryjob, requirement
 
@@ -34,3 +38,13 @@ def test_the_fake_moves_builds_along_its_clock(fake_bb):
     assert fake_bb.builds[build.id].status == STARTED
     fake_bb.advance(start_after=0, run_for=0, failing=1, rng=random.Random(1))
     assert fake_bb.builds[build.id].status == INFRA_FAILURE
+
+
+@pytest.mark.django_db
+def test_the_periodic_poll_runs_and_schedules_its_next_run(fake_bb):
+    call_command("poll_builds", "--schedule", "--every", "60", stdout=io.StringIO())
+    [scheduled] = DBTaskResult.objects.filter(status="READY")
+    assert scheduled.args_kwargs["args"] == [60.0]
+    tasks.poll_builds_periodically.call(60.0)
+    later = DBTaskResult.objects.filter(status="READY").exclude(id=scheduled.id).get()
+    assert later.run_after >= clock.now() + timedelta(seconds=59)
