@@ -56,6 +56,16 @@ class _Failure:
     times: int
 
 
+def _raise_scripted(failures: list[_Failure] | None) -> None:
+    """Raises the first scripted failure, if any, using up one of its times."""
+    if failures:
+        failure = failures[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            failures.pop(0)
+        raise PrpcError(failure.code, failure.message)
+
+
 class _Urls:
     """A URLconf object: the fake's own routes, not cvsite's."""
 
@@ -373,13 +383,7 @@ class FakeBuildbucket:
     def _check(self, method: str) -> None:
         with self._lock:
             self.calls.append(method)
-            failures = self._call_failures.get(method)
-            if failures:
-                failure = failures[0]
-                failure.times -= 1
-                if failure.times <= 0:
-                    failures.pop(0)
-                raise PrpcError(failure.code, failure.message)
+            _raise_scripted(self._call_failures.get(method))
 
     def _masked(self, build: Build, mask: builds_service_pb2.BuildMask) -> Build:
         """`build` under `mask`: its fields, output properties reduced to the listed keys."""
@@ -398,13 +402,7 @@ class FakeBuildbucket:
         return out
 
     def _schedule_one(self, request: builds_service_pb2.ScheduleBuildRequest) -> Build:
-        failures = self._builder_failures.get(request.builder.builder)
-        if failures:
-            failure = failures[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                failures.pop(0)
-            raise PrpcError(failure.code, failure.message)
+        _raise_scripted(self._builder_failures.get(request.builder.builder))
         known = self.requested_by.get(request.request_id) if request.request_id else None
         build = self.builds[known] if known is not None else self._create(request)
         return self._masked(build, request.mask)
