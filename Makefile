@@ -24,15 +24,30 @@ migrate: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 
 # Serves cvsite on SQLite with the demo data and an admin login, and runs a durable-task worker
-# beside it (Gerrit posts and submissions), stopped when the server stops.
+# beside it (Gerrit posts and submissions), stopped when the server stops. With
+# FAKE_BUILDBUCKET=1, a fake Buildbucket on $(HOST):$(FAKE_BUILDBUCKET_PORT) runs beside them
+# and cvsite launches tryjobs there (TRYJOB_BACKEND is Buildbucket), polling builds every minute.
+FAKE_BUILDBUCKET ?=
+FAKE_BUILDBUCKET_PORT ?= 8001
+RUN_ENV := DJANGO_DEBUG=1
+ifneq ($(FAKE_BUILDBUCKET),)
+RUN_ENV += TRYJOB_BACKEND=tryjobs.buildbucket.backend.BuildbucketBackend \
+	BUILDBUCKET_URL_OVERRIDES=cr-buildbucket.appspot.com=http://$(HOST):$(FAKE_BUILDBUCKET_PORT) \
+	BUILDBUCKET_PUSH_TOKEN=$${BUILDBUCKET_PUSH_TOKEN:-make-run-demo-push-token} \
+	BUILDBUCKET_POLL_AFTER_SECONDS=60
+endif
 run: migrate
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=1 $(BIN)/python manage.py ensure_demo_admin
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py ensure_demo_admin
 	@echo "cvsite: http://$(HOST):$(PORT)/admin/ (task worker: manage.py db_worker)"
-	@DJANGO_DEBUG=1 $(BIN)/python manage.py db_worker --queue-name '*' & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	@$(RUN_ENV) $(BIN)/python manage.py db_worker --queue-name '*' & worker=$$!; \
+	fake=; if [ -n "$(FAKE_BUILDBUCKET)" ]; then \
+		$(RUN_ENV) $(BIN)/python manage.py poll_builds --schedule --every 60; \
+		$(RUN_ENV) $(BIN)/python manage.py fake_buildbucket --port $(FAKE_BUILDBUCKET_PORT) \
+			--push-url http://$(HOST):$(PORT)/pubsub/buildbucket & fake=$$!; fi; \
+	trap 'kill $$worker $$fake 2>/dev/null; wait $$worker $$fake 2>/dev/null' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production serving: gunicorn with gunicorn.conf.py, production settings from the environment
 # (DJANGO_SECRET_KEY, NETRC_TOKEN_KEYS, DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...: see README).

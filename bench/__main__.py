@@ -14,6 +14,7 @@ BENCHMARKS = [
     "import_config",
     "requirement",
     "rest_runs_list",
+    "buildbucket",
 ]
 
 

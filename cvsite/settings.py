@@ -294,4 +294,37 @@ METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
 #                 cancels tryjobs, e.g. tryjobs.fake_backend.FakeBackend (in memory, for demos).
 #                 Default: none, and every launch then fails (UNTRIGGERED, saying so).
 TRYJOB_BACKEND = os.environ.get("TRYJOB_BACKEND", "").strip()
+# TRYJOB_GOOGLER_DOMAINS  email domains whose run owners builds are told are Googlers
+#                 ($recipe_engine/cq ownerIsGoogler). Default: google.com.
+TRYJOB_GOOGLER_DOMAINS = env_list("TRYJOB_GOOGLER_DOMAINS", "google.com")
+# With TRYJOB_BACKEND=tryjobs.buildbucket.backend.BuildbucketBackend:
+# BUILDBUCKET_URL_OVERRIDES  host=url,... : where to reach a Buildbucket host named by the
+#                 projects' tryjob definitions (e.g. the fake server); default https://<host>.
+# BUILDBUCKET_TOKEN_FILE  a file holding the bearer token cvsite calls Buildbucket with (read
+#                 at every call, so a refreshed token is used at once). Default: none.
+# BUILDBUCKET_TIMEOUT_SECONDS  one HTTP attempt's timeout (default 10).
+# BUILDBUCKET_PUSH_TOKEN  the shared secret Pub/Sub pushes present (`Authorization: Bearer`
+#                 or `?token=`) at POST /pubsub/buildbucket. Default: none, and pushes are
+#                 refused. The name contains TOKEN so Django's error reports redact it.
+# BUILDBUCKET_POLL_AFTER_SECONDS  poll_builds fetches running builds not updated for this
+#                 long (default 600).
+
+
+def _buildbucket_url_overrides() -> dict[str, str]:
+    overrides = {}
+    for item in env_list("BUILDBUCKET_URL_OVERRIDES"):
+        host, _, url = item.partition("=")
+        if not host.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ImproperlyConfigured(
+                f"BUILDBUCKET_URL_OVERRIDES: {item!r} is not host=http(s)://..."
+            )
+        overrides[host.strip()] = url.strip()
+    return overrides
+
+
+BUILDBUCKET_URL_OVERRIDES = _buildbucket_url_overrides()
+BUILDBUCKET_TOKEN_FILE = os.environ.get("BUILDBUCKET_TOKEN_FILE", "") or None
+BUILDBUCKET_TIMEOUT_SECONDS = env_seconds("BUILDBUCKET_TIMEOUT_SECONDS", 10.0)
+BUILDBUCKET_PUSH_TOKEN = os.environ.get("BUILDBUCKET_PUSH_TOKEN", "")
+BUILDBUCKET_POLL_AFTER_SECONDS = env_seconds("BUILDBUCKET_POLL_AFTER_SECONDS", 600.0)
 # --- end Tryjobs -----------------------------------------------------------------------------

@@ -3,18 +3,18 @@
 `get_backend()` returns the backend named by `settings.TRYJOB_BACKEND` (a dotted path to a
 `TryjobBackend` class, instantiated once per process), or `NoBackend` when it is empty: with
 no backend, every launch fails with a reason that says so, and the tryjob is UNTRIGGERED.
-Buildbucket is one implementation (a later issue); `tryjobs.fake_backend.FakeBackend` is an
-in-memory one for tests and demos.
+`tryjobs.buildbucket.backend.BuildbucketBackend` launches Buildbucket builds;
+`tryjobs.fake_backend.FakeBackend` is an in-memory one for tests and demos.
 
-A backend is called by an executor pass (tryjobs/launching.py) outside any transaction and
-without the run's lock, and by the stale-tryjob cancellation (tryjobs/stale.py) holding the
-tryjob's row lock; it must not touch the database.
+A backend is called by an executor pass (tryjobs/launching.py) and by the stale-tryjob
+cancellation (tryjobs/stale.py), both outside any transaction and without the run's lock;
+it must not touch the database.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,6 +32,7 @@ __all__ = [
     "LaunchRequest",
     "LaunchResult",
     "NoBackend",
+    "ReuseCandidate",
     "Started",
     "TryjobBackend",
     "get_backend",
@@ -46,13 +47,23 @@ NO_BACKEND_REASON = (
 
 @dataclass(frozen=True)
 class LaunchCL:
-    """A CL of the run, as the backend needs it to build the patch."""
+    """A CL of the run, as the backend needs it to build the patch and tag the build.
+
+    `min_equivalent_patchset` 0 means the current patchset (no trivial rebases before it).
+    """
 
     host: str
     change: int
     patchset: int
     revision: str
     gerrit_project: str
+    min_equivalent_patchset: int = 0
+    owner_email: str = ""
+    trigger_email: str = ""
+
+    def __post_init__(self):
+        if not self.min_equivalent_patchset:
+            object.__setattr__(self, "min_equivalent_patchset", self.patchset)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +72,8 @@ class LaunchRequest:
 
     `tryjob_id` is unique and stable for this tryjob: a backend uses it as its request ID, so
     launching the same tryjob twice starts one build. `cls` are in submission order
-    (dependencies first).
+    (dependencies first). `cl_tags` are the values of the CLs' `Cq-Cl-Tag` footers;
+    `owner_is_googler` tells the build whether the run's owner is a Googler.
     """
 
     tryjob_id: int
@@ -72,6 +84,8 @@ class LaunchRequest:
     attempt_key: str
     cls: tuple[LaunchCL, ...]
     is_retry: bool = False
+    cl_tags: tuple[str, ...] = ()
+    owner_is_googler: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,16 @@ class LaunchError:
 LaunchResult = Started | LaunchError
 
 
+@dataclass(frozen=True)
+class ReuseCandidate:
+    """A tryjob the backend knows of (not necessarily cvsite) that could serve `definition`."""
+
+    external_id: str
+    definition: tryjob_pb.Definition
+    status: int
+    result: tryjob_pb.Result
+
+
 class BackendError(Exception):
     """A whole call failed (every request of a launch call, or a cancel)."""
 
@@ -121,6 +145,13 @@ class TryjobBackend:
     def cancel(self, external_id: str, summary: str) -> None:
         """Asks the backend to stop the tryjob; raises BackendError when it cannot."""
         raise NotImplementedError
+
+    def find_reusable(
+        self, cls: Sequence[LaunchCL], definitions: Sequence[tryjob_pb.Definition]
+    ) -> Iterable[ReuseCandidate]:
+        """Tryjobs of exactly these CLs (patchsets within their equivalent ranges) for
+        `definitions`, newest first; may raise BackendError. By default: none."""
+        return ()
 
 
 class NoBackend(TryjobBackend):

@@ -10,7 +10,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from cvproto.buildbucket.v2 import common_pb2
+from cvproto.buildbucket.v2 import build_pb2, common_pb2
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2
 
@@ -24,6 +24,7 @@ __all__ = [
     "UnexpectedBuildStatusError",
     "parse_cq_output",
     "parse_cq_output_with_errors",
+    "result_from_build",
     "tryjob_status_from_build",
 ]
 
@@ -150,3 +151,34 @@ def parse_cq_output(
     """
     output, transient, _ = parse_cq_output_with_errors(output_properties)
     return output, transient
+
+
+def result_from_build(build: build_pb2.Build) -> tuple[int, storage_pb2.Result]:
+    """(tryjob status, Result) of a build (buildbucket.md §2.4): the mapping above, and the
+    result's times, output and the build's identity, status, summary and ResultDB
+    invocation. Raises UnexpectedBuildStatusError; a malformed CV output only drops the
+    result's output, as upstream."""
+    properties = (
+        json_format.MessageToDict(build.output.properties)
+        if build.output.HasField("properties")
+        else None
+    )
+    output, transient = parse_cq_output(properties)
+    status, result_status = tryjob_status_from_build(
+        build.status, build.status_details.HasField("timeout"), transient
+    )
+    result = _Result(status=result_status)
+    if build.HasField("create_time"):
+        result.create_time.CopyFrom(build.create_time)
+    if build.HasField("update_time"):
+        result.update_time.CopyFrom(build.update_time)
+    if output is not None:
+        result.output.CopyFrom(output)
+    bb = result.buildbucket
+    bb.id = build.id
+    bb.builder.CopyFrom(build.builder)
+    bb.status = build.status
+    bb.summary_markdown = build.summary_markdown
+    if build.infra.HasField("resultdb"):
+        bb.infra.resultdb.CopyFrom(build.infra.resultdb)
+    return status, result

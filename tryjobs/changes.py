@@ -8,17 +8,20 @@ pass that writes here is itself the work of that task. New rows are created, not
 (eversion 1), and do not come here.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from runs.models import RunStatus
+from runs import serializers as run_serializers
+from runs.models import ChangeSnapshot, RunStatus
 from tryjobs import serializers
 from tryjobs.models import Tryjob, TryjobEvent
 from tryjobs.views import TryjobView
 
 __all__ = [
     "REUSED_BY",
+    "footer_values",
     "save_changed_tryjobs",
     "views_with_watchers",
     "watched_by_running_run",
@@ -27,6 +30,24 @@ __all__ = [
 
 REUSED_BY = Tryjob.reused_by.through
 _ENDED_RUN = RunStatus.ended()
+_FOOTER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
+
+
+def footer_values(change: ChangeSnapshot, key: str) -> list[str]:
+    """Values of footer `key` (lower case) in the change's current commit message."""
+    info = run_serializers.change_info_from_row(change)
+    revision = info.revisions.get(info.current_revision)
+    if revision is None:
+        return []
+    paragraphs = [p for p in re.split(r"\n\s*\n", revision.commit.message.strip()) if p.strip()]
+    if not paragraphs:
+        return []
+    values = []
+    for line in paragraphs[-1].splitlines():
+        match = _FOOTER_RE.match(line.strip())
+        if match and match.group(1).lower() == key:
+            values.append(match.group(2).strip())
+    return values
 
 
 def save_changed_tryjobs(

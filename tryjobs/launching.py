@@ -1,7 +1,9 @@
 """Giving each attempt the executor asks for a tryjob: adopt, reuse, or launch (§3.6, §3.7).
 
 `Starter(run, view, now, versions)` is the `start(plan) -> outcomes` of `executor.drive`. Each
-call works in three steps, and holds the run's lock only in the first:
+call works in three steps, and holds the run's lock only in the first. Before them, when some
+attempt may be a reuse, the backend is asked (no lock, no transaction) for tryjobs of the
+run's CLs that someone else started (§3.6 finder 2); the fresh ones are stored for step 1.
 
 1. Under the run's lock, checked unchanged since the pass decided (else `StateChanged`, and
    the pass decides again), each requested attempt gets a tryjob, in this order:
@@ -34,8 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from django.conf import settings
 from django.db import transaction
 
+from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
 from runs.models import Run, RunCL
 from runs.submission import submission_order
@@ -46,11 +51,12 @@ from tryjobs.backend import (
     LaunchError,
     LaunchRequest,
     LaunchResult,
+    ReuseCandidate,
     Started,
     TryjobBackend,
     get_backend,
 )
-from tryjobs.changes import REUSED_BY, save_changed_tryjobs, views_with_watchers
+from tryjobs.changes import REUSED_BY, footer_values, save_changed_tryjobs, views_with_watchers
 from tryjobs.definitions import definition_key
 from tryjobs.models import (
     ExecutionAttempt,
@@ -60,13 +66,18 @@ from tryjobs.models import (
     TryjobCLPatchset,
     TryjobStatus,
 )
-from tryjobs.reuse import can_reuse, choose_reusable
+from tryjobs.reuse import REUSE_FRESHNESS, can_reuse, choose_reusable, mode_allowed
 from tryjobs.run_lock import Versions, relock_unchanged
 from tryjobs.views import AttemptRequest, RunView, TryjobView
 
 __all__ = ["LAUNCH_BACKOFF", "Backoff", "Starter"]
 
 logger = logging.getLogger(__name__)
+
+Result = tryjob_pb.Result
+
+# Its values tag the builds (cq_cl_tag), as upstream's run options collect them.
+CL_TAG_FOOTER = "cq-cl-tag"
 
 # Statuses of an own tryjob that a pass may have launched without recording it: adopted.
 _ADOPTABLE = [TryjobStatus.PENDING, TryjobStatus.TRIGGERED, TryjobStatus.ENDED]
@@ -100,6 +111,8 @@ class Starter:
 
     def __call__(self, plan: executor.Plan) -> list[executor.Outcome]:
         requests = plan.attempts
+        if any(r.reuse_allowed for r in requests):
+            self._store_found_elsewhere(requests)
         outcomes: list[executor.Outcome | None] = [None] * len(requests)
         with transaction.atomic():
             relock_unchanged(self.run.id, self.versions)
@@ -215,6 +228,86 @@ class Starter:
         # Another reuser is no news to the runs that watch the tryjob.
         self._save(joined, notify=False)
 
+    # Reuse of tryjobs cvsite did not launch (§3.6 finder 2) -----------------------------------
+
+    def _store_found_elsewhere(self, requests: Sequence[AttemptRequest]) -> None:
+        """Asks the backend, outside any lock or transaction, for tryjobs of the run's CLs
+        that someone else started (e.g. `git cl try`), and stores the newest fresh one of
+        each definition under the run's reuse key: the store's finder (`_reuse`) then judges
+        them like any other tryjob (this run joins their `reused_by` at once, as upstream:
+        without a run they belong to no project). A failed search only means nothing is
+        found."""
+        wanted = [r.definition for r in requests if r.reuse_allowed]
+        known = set().union(*(r.known_external_ids for r in requests))
+        found: dict[str, ReuseCandidate] = {}
+        try:
+            for candidate in self.backend.find_reusable(self._launch_cls, wanted):
+                result = candidate.result
+                if not result.HasField("create_time") or (
+                    self.now - to_datetime(result.create_time) >= REUSE_FRESHNESS
+                ):
+                    break  # newest first: the rest are older still
+                key = definition_key(candidate.definition)
+                if key in found or candidate.external_id in known:
+                    continue
+                if candidate.status == TryjobStatus.ENDED and not (
+                    result.status == Result.SUCCEEDED
+                    and mode_allowed(
+                        result.output if result.HasField("output") else None, self.run.mode
+                    )
+                ):
+                    continue
+                found[key] = candidate
+                if len(found) == len(wanted):
+                    break
+        except BackendError as e:
+            logger.warning("searching reusable tryjobs for %s failed: %s", self.run.id, e)
+        if found:
+            self._store_candidates(list(found.values()))
+
+    def _store_candidates(self, candidates: list[ReuseCandidate]) -> None:
+        with transaction.atomic():
+            stored = set(
+                Tryjob.objects.with_external_ids(c.external_id for c in candidates).values_list(
+                    "external_id", flat=True
+                )
+            )
+            rows = []
+            for candidate in candidates:
+                if candidate.external_id in stored:
+                    continue
+                try:
+                    columns = serializers.tryjob_columns(
+                        definition=candidate.definition,
+                        status=candidate.status,
+                        external_id=candidate.external_id,
+                        result=candidate.result,
+                    )
+                except InvalidMessage as e:
+                    logger.warning("backend's %s not stored: %s", candidate.external_id, e)
+                    continue
+                rows.append(
+                    Tryjob(
+                        **columns,
+                        reuse_key=self.view.reuse_key,
+                        create_time=self.now,
+                        update_time=self.now,
+                        eversion=1,
+                    )
+                )
+            Tryjob.objects.bulk_create(rows)
+            TryjobCLPatchset.objects.bulk_create(
+                [
+                    TryjobCLPatchset(tryjob=row, cl_id=cl.clid, patchset=cl.patchset)
+                    for row in rows
+                    for cl in self.view.cls
+                ]
+            )
+            # As upstream: the run that found them reuses them (which gives them its project).
+            REUSED_BY.objects.bulk_create(
+                [REUSED_BY(tryjob_id=row.id, run_id=self.run.id) for row in rows]
+            )
+
     # Launch (§3.7) ---------------------------------------------------------------------------
 
     def _create_pending(self, requests: Sequence[AttemptRequest]) -> list[Tryjob]:
@@ -249,9 +342,24 @@ class Starter:
             RunCL.objects.filter(run_id=self.run.id).select_related("cl").prefetch_related("deps")
         )
         return tuple(
-            LaunchCL(rc.cl.host, rc.cl.change, rc.patchset, rc.current_revision, rc.gerrit_project)
+            LaunchCL(
+                rc.cl.host,
+                rc.cl.change,
+                rc.patchset,
+                rc.current_revision,
+                rc.gerrit_project,
+                min_equivalent_patchset=rc.min_equivalent_patchset,
+                owner_email=rc.owner_email,
+                trigger_email=rc.trigger_email,
+            )
             for rc in submission_order(run_cls)
         )
+
+    @cached_property
+    def _cl_tags(self) -> tuple[str, ...]:
+        """Values of the CLs' `Cq-Cl-Tag` footers, each once, in CL order."""
+        run_cls = RunCL.objects.filter(run_id=self.run.id).order_by("position")
+        return tuple(dict.fromkeys(v for rc in run_cls for v in footer_values(rc, CL_TAG_FOOTER)))
 
     def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
         backoff = LAUNCH_BACKOFF
@@ -267,6 +375,8 @@ class Starter:
                 attempt_key=self.run.cqd_attempt_key,
                 cls=self._launch_cls,
                 is_retry=requests[n].is_retry,
+                owner_is_googler=_is_googler(self.run.owner),
+                cl_tags=self._cl_tags,
             )
             for n in pending
         }
@@ -329,24 +439,56 @@ class Starter:
         return {n: by_id[rows[n].id] for n in ns}
 
     def _record_started(self, rows, started: dict[int, Started], round_: int) -> dict:
-        """Saves one round's launched tryjobs; per request, its outcome (or a LaunchError
-        when the backend's answer cannot be stored)."""
+        """Saves one round's launched tryjobs together; per request, its outcome (or a
+        LaunchError when the backend's answer cannot be stored)."""
         recorded = {}
         backing: dict[int, Tryjob] = {}
         with transaction.atomic():
-            for n, row in self._locked(rows, started).items():
+            locked = self._locked(rows, started)
+            # Who holds each external ID already (another tryjob, or this round's own).
+            holders: dict[str, list[Tryjob]] = {}
+            for known in (
+                Tryjob.objects.select_for_update(no_key=True)
+                .with_external_ids(s.external_id for s in started.values())
+                .order_by("id")
+            ):
+                holders.setdefault(known.external_id, []).append(known)
+            saved, saved_untriggered = [], []
+            for n, row in locked.items():
                 try:
-                    backing[n] = self._started(row, started[n])
+                    columns = self._started_columns(row, started[n])
                 except InvalidMessage as e:
                     logger.error("backend answered tryjob %s with %s", row.id, e)
                     recorded[n] = LaunchError(None, str(e))
+                    continue
+                others = [t for t in holders.get(columns["external_id"], []) if t.id != row.id]
+                if others:
+                    self._reconcile(row, others[0], columns)
+                    backing[n] = others[0]
+                    continue
+                backing[n] = row
+                if row.external_id is not None:
+                    # Another pass launched this same tryjob (same request ID, same build)
+                    # and saved it first: its row stands.
+                    continue
+                # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
+                # meanwhile, while this one started the build: the build wins, and this
+                # run's recorded attempt must hear of it too.
+                was_untriggered = row.status == TryjobStatus.UNTRIGGERED
+                for name in ("status", "external_id", *serializers.NO_RESULT_COLUMNS):
+                    setattr(row, name, columns[name])
+                row.untriggered_reason = ""
+                holders.setdefault(row.external_id, []).append(row)
+                (saved_untriggered if was_untriggered else saved).append(row)
+            self._save(saved)
+            self._save(saved_untriggered, except_run=None)
             views = views_with_watchers(list(backing.values()))
         for n, view in zip(backing, views, strict=True):
             recorded[n] = executor.Launched(view, round_)
         return recorded
 
-    def _started(self, row: Tryjob, started: Started) -> Tryjob:
-        """Saves the launch on the (locked) row; the tryjob that backs the attempt."""
+    @staticmethod
+    def _started_columns(row: Tryjob, started: Started) -> dict:
         columns = serializers.tryjob_columns(
             definition=serializers.definition_from_row(row),
             status=started.status,
@@ -355,27 +497,7 @@ class Starter:
         )
         if started.status not in (TryjobStatus.TRIGGERED, TryjobStatus.ENDED):
             raise InvalidMessage("status", "a launched tryjob is TRIGGERED or ENDED")
-        existing = (
-            Tryjob.objects.select_for_update(no_key=True)
-            .with_external_ids([started.external_id])
-            .exclude(id=row.id)
-            .first()
-        )
-        if existing is not None:
-            self._reconcile(row, existing, columns)
-            return existing
-        if row.external_id is None:
-            # PENDING; or UNTRIGGERED by a pass whose launch of the same tryjob failed
-            # meanwhile, while this one started the build: the build wins, and this run's
-            # recorded attempt must hear of it too.
-            was_untriggered = row.status == TryjobStatus.UNTRIGGERED
-            for name in ("status", "external_id", *serializers.NO_RESULT_COLUMNS):
-                setattr(row, name, columns[name])
-            row.untriggered_reason = ""
-            self._save([row], except_run=None if was_untriggered else self.run.id)
-        # Otherwise another pass launched this same tryjob (same request ID, same build) and
-        # saved it first: its row stands.
-        return row
+        return columns
 
     def _reconcile(self, row: Tryjob, existing: Tryjob, columns: dict) -> None:
         """The backend's tryjob is already known under another ID: that one wins (§3.7.6).
@@ -416,6 +538,10 @@ class Starter:
             self._save(failed)
             views = views_with_watchers(list(locked.values()))
         return {n: _launch_outcome(view, round_) for n, view in zip(locked, views, strict=True)}
+
+
+def _is_googler(email: str) -> bool:
+    return email.rpartition("@")[2].lower() in {d.lower() for d in settings.TRYJOB_GOOGLER_DOMAINS}
 
 
 def _untrigger(row: Tryjob, reason: str) -> None:

@@ -4,25 +4,23 @@
 `tryjobs.tasks.schedule_stale_tryjob_cancellation` enqueues when a CL's equivalent patchset moves.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
 
 from runs import clock
-from runs import serializers as run_serializers
 from runs.models import CL
 from tryjobs import executor, serializers
 from tryjobs.backend import BackendError, get_backend
-from tryjobs.changes import save_changed_tryjobs, watched_by_running_run
+from tryjobs.changes import footer_values, save_changed_tryjobs, watched_by_running_run
 from tryjobs.models import Tryjob, TryjobStatus
 
 __all__ = ["STALE_SUMMARY", "StaleCancellation", "cancel_stale_tryjobs"]
 
-STALE_SUMMARY = "cvsite no longer needs this tryjob: its CL has a newer patchset"
+# What the backend is told, as upstream tells Buildbucket (reference buildbucket.md §2.7).
+STALE_SUMMARY = "LUCI CV no longer needs this Tryjob"
 DO_NOT_CANCEL_FOOTER = "cq-do-not-cancel-tryjobs"
-_FOOTER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
 @dataclass
@@ -36,26 +34,8 @@ class StaleCancellation:
     retry_in: timedelta | None = None
 
 
-def _footer_values(message: str, key: str) -> list[str]:
-    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
-    if not paragraphs:
-        return []
-    values = []
-    for line in paragraphs[-1].splitlines():
-        match = _FOOTER_RE.match(line.strip())
-        if match and match.group(1).lower() == key:
-            values.append(match.group(2).strip())
-    return values
-
-
 def _keeps_tryjobs(cl: CL) -> bool:
-    info = run_serializers.change_info_from_row(cl)
-    revision = info.revisions.get(info.current_revision)
-    if revision is None:
-        return False
-    return any(
-        v.lower() == "true" for v in _footer_values(revision.commit.message, DO_NOT_CANCEL_FOOTER)
-    )
+    return any(v.lower() == "true" for v in footer_values(cl, DO_NOT_CANCEL_FOOTER))
 
 
 def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancellation:
@@ -64,10 +44,9 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
     Kept: tryjobs without an external ID, already ended, not launched by cvsite, of a
     definition with skip_stale_check, or still watched by a run that has not ended (those
     are tried again later, `retry_in`); all of them when the CL's current revision has the
-    footer `Cq-Do-Not-Cancel-Tryjobs: true`. Each cancellation is its own transaction: the
-    tryjob is locked and checked again, the backend asked, then the tryjob CANCELLED (its
-    result dropped: the rows keep none for a CANCELLED tryjob). Runs are not woken: none
-    watches it.
+    footer `Cq-Do-Not-Cancel-Tryjobs: true`. The backend is asked outside any transaction;
+    then, in its own, the tryjob is locked, checked again and CANCELLED (its result dropped:
+    the rows keep none for a CANCELLED tryjob). Runs are not woken: none watches it.
     """
     report = StaleCancellation()
     cl = CL.objects.filter(id=cl_id).first()
@@ -84,6 +63,21 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
     backend = get_backend()
     retriable_failure = False
     for tryjob_id in candidates:
+        row = Tryjob.objects.not_ended().filter(id=tryjob_id).first()
+        if row is None:
+            continue  # ended meanwhile
+        if watched_by_running_run(tryjob_id):
+            report.still_watched.append(tryjob_id)
+            continue
+        # Asked without any transaction: no lock is held while the backend answers.
+        try:
+            backend.cancel(row.external_id, STALE_SUMMARY)
+        except BackendError as e:
+            report.failed[tryjob_id] = executor.launch_failure_reason(
+                e.code, e.message, backend.kind
+            )
+            retriable_failure |= e.code is not None and executor.is_retriable_launch_code(e.code)
+            continue
         with transaction.atomic():
             row = (
                 Tryjob.objects.select_for_update(no_key=True)
@@ -91,25 +85,13 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
                 .filter(id=tryjob_id)
                 .first()
             )
-            if row is None:
-                continue  # ended meanwhile
-            if watched_by_running_run(tryjob_id):
-                report.still_watched.append(tryjob_id)
-                continue
-            try:
-                backend.cancel(row.external_id, STALE_SUMMARY)
-            except BackendError as e:
-                report.failed[tryjob_id] = executor.launch_failure_reason(
-                    e.code, e.message, backend.kind
-                )
-                retriable_failure |= e.code is not None and executor.is_retriable_launch_code(
-                    e.code
-                )
+            # Ended meanwhile, or reused by a run meanwhile: the build's own update (CANCELED)
+            # tells what happened, to the runs that watch it.
+            if row is None or watched_by_running_run(tryjob_id):
                 continue
             row.status = TryjobStatus.CANCELLED
             for name, value in serializers.NO_RESULT_COLUMNS.items():
                 setattr(row, name, value)
-            # No running run watches it (checked above): no one to tell.
             save_changed_tryjobs([row], clock.now(), notify=False)
             report.cancelled.append(tryjob_id)
     if report.still_watched or retriable_failure:

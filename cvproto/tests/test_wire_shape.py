@@ -40,6 +40,16 @@ MODULES = {
         "cvproto.resultdb.v1.invocation_pb2",
         "luci.resultdb.v1",
     ),
+    "cvproto/buildbucket/v2/builds_service.proto": (
+        "cvproto.buildbucket.v2.builds_service_pb2",
+        "buildbucket.v2",
+    ),
+    "cvproto/buildbucket/v2/notification.proto": (
+        "cvproto.buildbucket.v2.notification_pb2",
+        "buildbucket.v2",
+    ),
+    "cvproto/rpc/status.proto": ("cvproto.rpc.status_pb2", "google.rpc"),
+    "cvproto/structmask/structmask.proto": ("cvproto.structmask.structmask_pb2", "structmask"),
     "cvproto/cv/config/config.proto": ("cvproto.cv.config.config_pb2", "cv.config"),
     "cvproto/cv/v1/run.proto": ("cvproto.cv.v1.run_pb2", "cv.v1"),
     "cvproto/cq/recipe/cq.proto": ("cvproto.cq.recipe.cq_pb2", "cq.recipe"),
@@ -52,6 +62,8 @@ MODULES = {
 TS = "google.protobuf.Timestamp"
 DUR = "google.protobuf.Duration"
 STRUCT = "google.protobuf.Struct"
+MASK = "google.protobuf.FieldMask"
+BB = "buildbucket.v2"
 
 SHAPES: dict[str, str] = {
     # ---------------------------------------------------------- migration (A)
@@ -524,6 +536,114 @@ SHAPES: dict[str, str] = {
         name 1 string
         view_url 2 string
         url 3 string""",
+    # -------------------------------------- buildbucket.v2 Builds service (§1.9–§1.16)
+    "buildbucket.v2.BuildMask": f"""
+        fields 1 {MASK}
+        input_properties 2 repeated:structmask.StructMask
+        output_properties 3 repeated:structmask.StructMask
+        requested_properties 4 repeated:structmask.StructMask
+        all_fields 5 bool
+        step_status 6 repeated:{BB}.Status""",
+    "structmask.StructMask": "path 1 repeated:string",
+    "google.rpc.Status": """
+        code 1 int32
+        message 2 string
+        details 3 repeated:google.protobuf.Any""",
+    "buildbucket.v2.GetBuildRequest": f"""
+        id 1 int64
+        builder 2 {BB}.BuilderID
+        build_number 3 int32
+        fields 100 {MASK}
+        mask 101 {BB}.BuildMask""",
+    "buildbucket.v2.GetBuildStatusRequest": f"""
+        id 1 int64
+        builder 2 {BB}.BuilderID
+        build_number 3 int32""",
+    "buildbucket.v2.SearchBuildsRequest": f"""
+        predicate 1 {BB}.BuildPredicate
+        fields 100 {MASK}
+        mask 103 {BB}.BuildMask
+        page_size 101 int32
+        page_token 102 string""",
+    "buildbucket.v2.SearchBuildsResponse": f"""
+        builds 1 repeated:{BB}.Build
+        next_page_token 100 string""",
+    "buildbucket.v2.BuildPredicate": f"""
+        builder 1 {BB}.BuilderID
+        status 2 {BB}.Status
+        gerrit_changes 3 repeated:{BB}.GerritChange
+        output_gitiles_commit 4 {BB}.GitilesCommit
+        created_by 5 string
+        tags 6 repeated:{BB}.StringPair
+        create_time 7 {BB}.TimeRange
+        include_experimental 8 bool
+        build 9 {BB}.BuildRange
+        canary 10 {BB}.Trinary
+        experiments 11 repeated:string
+        descendant_of 12 int64
+        child_of 13 int64""",
+    "buildbucket.v2.BuildRange": """
+        start_build_id 1 int64
+        end_build_id 2 int64""",
+    "buildbucket.v2.ScheduleBuildRequest": f"""
+        request_id 1 string
+        template_build_id 2 int64
+        builder 3 {BB}.BuilderID
+        canary 4 {BB}.Trinary
+        experimental 5 {BB}.Trinary
+        experiments 16 map:string:bool
+        properties 6 {STRUCT}
+        gitiles_commit 7 {BB}.GitilesCommit
+        gerrit_changes 8 repeated:{BB}.GerritChange
+        tags 9 repeated:{BB}.StringPair
+        dimensions 10 repeated:{BB}.RequestedDimension
+        priority 11 int32
+        notify 12 {BB}.NotificationConfig
+        fields 100 {MASK}
+        mask 101 {BB}.BuildMask
+        critical 13 {BB}.Trinary
+        exe 14 {BB}.Executable
+        swarming 15 {BB}.ScheduleBuildRequest.Swarming
+        scheduling_timeout 17 {DUR}
+        execution_timeout 18 {DUR}
+        grace_period 19 {DUR}
+        dry_run 20 bool
+        can_outlive_parent 21 {BB}.Trinary
+        retriable 22 {BB}.Trinary
+        shadow_input 23 {BB}.ScheduleBuildRequest.ShadowInput""",
+    "buildbucket.v2.ScheduleBuildRequest.Swarming": "parent_run_id 1 string",
+    "buildbucket.v2.ScheduleBuildRequest.ShadowInput": "",
+    "buildbucket.v2.CancelBuildRequest": f"""
+        id 1 int64
+        summary_markdown 2 string
+        fields 100 {MASK}
+        mask 101 {BB}.BuildMask""",
+    "buildbucket.v2.BatchRequest": f"requests 1 repeated:{BB}.BatchRequest.Request",
+    "buildbucket.v2.BatchRequest.Request": f"""
+        get_build 1 {BB}.GetBuildRequest oneof=request
+        search_builds 2 {BB}.SearchBuildsRequest oneof=request
+        schedule_build 3 {BB}.ScheduleBuildRequest oneof=request
+        cancel_build 4 {BB}.CancelBuildRequest oneof=request
+        get_build_status 5 {BB}.GetBuildStatusRequest oneof=request""",
+    "buildbucket.v2.BatchResponse": f"responses 1 repeated:{BB}.BatchResponse.Response",
+    "buildbucket.v2.BatchResponse.Response": f"""
+        get_build 1 {BB}.Build oneof=response
+        search_builds 2 {BB}.SearchBuildsResponse oneof=response
+        schedule_build 3 {BB}.Build oneof=response
+        cancel_build 4 {BB}.Build oneof=response
+        get_build_status 5 {BB}.Build oneof=response
+        error 100 google.rpc.Status oneof=response""",
+    "buildbucket.v2.BuildsV2PubSub": f"""
+        build 1 {BB}.Build
+        build_large_fields 2 bytes
+        compression 3 {BB}.Compression
+        build_large_fields_dropped 4 bool""",
+    "buildbucket.v2.PubSubCallBack": f"""
+        build_pubsub 1 {BB}.BuildsV2PubSub
+        user_data 2 bytes""",
+    "buildbucket.v2.NotificationConfig": """
+        pubsub_topic 1 string
+        user_data 2 bytes""",
     "buildbucket.v2.GerritChange": """
         host 1 string
         project 2 string

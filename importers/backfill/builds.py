@@ -20,7 +20,6 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.utils import timezone
-from google.protobuf import json_format
 
 from cvproto.buildbucket.v2 import build_pb2
 from cvproto.buildbucket.v2 import common_pb2 as bb_pb
@@ -33,16 +32,12 @@ from importers.backfill.lookups import chunks, cls_by_key
 from runs.ids import IDError, gerrit_cl_external_id
 from runs.models import CL, Run, RunCL
 from runs.serializers import change_snapshot_columns, check_columns_fit
-from tryjobs.buildbucket_status import (
-    BuildbucketStatusError,
-    parse_cq_output,
-    tryjob_status_from_build,
-)
+from tryjobs.buildbucket_status import BuildbucketStatusError, result_from_build
 from tryjobs.external_id import ExternalIDError, buildbucket_external_id, reuse_key
 from tryjobs.models import Tryjob, TryjobCLPatchset
-from tryjobs.serializers import Definition, Result, tryjob_columns
+from tryjobs.serializers import Definition, tryjob_columns
 
-__all__ = ["DEFAULT_BUILDBUCKET_HOST", "BuildHandler", "ParsedBuild", "result_from_build"]
+__all__ = ["DEFAULT_BUILDBUCKET_HOST", "BuildHandler", "ParsedBuild"]
 
 DEFAULT_BUILDBUCKET_HOST = "cr-buildbucket.appspot.com"
 ATTEMPT_KEY_TAG = "cq_attempt_key"
@@ -66,34 +61,6 @@ _UPDATED = (
     "build_summary_markdown",
     "build_infra",
 )
-
-
-def result_from_build(build: build_pb2.Build) -> tuple[int, Result]:
-    """(tryjob status, Result) of a build, by tryjob_semantics.md §7; raises ValueError."""
-    properties = (
-        json_format.MessageToDict(build.output.properties)
-        if build.output.HasField("properties")
-        else None
-    )
-    output, transient = parse_cq_output(properties)
-    status, result_status = tryjob_status_from_build(
-        build.status, build.status_details.HasField("timeout"), transient
-    )
-    result = Result(status=result_status)
-    if build.HasField("create_time"):
-        result.create_time.CopyFrom(build.create_time)
-    if build.HasField("update_time"):
-        result.update_time.CopyFrom(build.update_time)
-    if output is not None:
-        result.output.CopyFrom(output)
-    bb = result.buildbucket
-    bb.id = build.id
-    bb.builder.CopyFrom(build.builder)
-    bb.status = build.status
-    bb.summary_markdown = build.summary_markdown
-    if build.infra.HasField("resultdb"):
-        bb.infra.resultdb.CopyFrom(build.infra.resultdb)
-    return status, result
 
 
 @dataclass(slots=True)
