@@ -1,7 +1,12 @@
 """Read-only admin for runs, CLs and CQDaemon reports: operators browse, they do not edit."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
 
+from cvadmin import run_page
 from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
 from cvadmin.tryjobs import run_executor_action, set_requirement_action
 from runs import actions, serializers
@@ -51,6 +56,21 @@ class RunAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "=cqd_attempt_key"]
     inlines = [RunCLInline, RunEventInline, GerritPostInline]
     actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The run page: what happened and why, instead of the stock form of its columns."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        page = run_page.load(unquote(object_id))
+        if page is None:
+            raise Http404(f"No run {unquote(object_id)!r}.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run {page.run.id}",
+            "opts": self.model._meta,
+            "page": page,
+        }
+        return TemplateResponse(request, "admin/runs/run/run_page.html", context)
 
     @admin.action(description="Set the tryjob requirement (cvsite executor)")
     def set_tryjob_requirement(self, request, queryset):

@@ -2,49 +2,15 @@
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
-from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
-from django_tasks_db.management.commands import db_worker
 
-from migration_api.models import ApiCall, ApiToken
-from runs import actions
-from runs.models import NetrcToken, Verifier
+from migration_api.models import ApiToken
+from runs.models import NetrcToken
 
 CV_APPS = {"runs", "tryjobs", "migration_api"}
 CV_MODELS = [m for m in admin.site._registry if m._meta.app_label in CV_APPS]
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """A small demo, seeded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
-        # The task worker drops connections that are inside a transaction: this one's, here.
-        patch.setattr(db_worker, "close_old_connections", lambda: None)
-        with transaction.atomic():
-            call_command("seed_demo", "--runs", "12", verbosity=0)
-            yield
-            transaction.set_rollback(True)
-
-
-@pytest.fixture
-def operator_client(client, db, demo):
-    actions.set_project_verifier("pdfium", Verifier.CVSITE, "op@example.com")
-    token, _ = ApiToken.issue("cqdaemon-chromium", ["chromium"])
-    ApiCall.objects.create(
-        time=timezone.now(),
-        token=token,
-        caller=token.name,
-        method="FetchActiveRuns",
-        code="OK",
-        duration_ms=12.5,
-    )
-    user = User.objects.create_superuser("operator", "operator@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def changelist_url(model) -> str:
