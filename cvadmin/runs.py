@@ -3,17 +3,16 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from cvadmin import run_page
+from cvadmin import run_page, search
 from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
 from cvadmin.tryjobs import run_executor_action, set_requirement_action
 from runs import actions, serializers
 from runs.models import (
     CL,
     FinishedCQDRun,
-    GerritPost,
     NetrcToken,
     ProjectVerifier,
     ProjectVerifierChange,
@@ -22,40 +21,40 @@ from runs.models import (
     Run,
     RunCL,
     RunCLDep,
-    RunEvent,
     VerifiedCQDRun,
 )
-
-
-class RunCLInline(ReadOnlyInline):
-    model = RunCL
-    fields = ["cl", "position", "patchset", "trigger_mode", "trigger_time", "trigger_email"]
-    readonly_fields = fields
-
-
-class RunEventInline(ReadOnlyInline):
-    """The run's history: who changed what, and when."""
-
-    model = RunEvent
-    fields = ["time", "actor", "kind", "from_status", "to_status", "detail"]
-    readonly_fields = fields
-    show_change_link = False
-
-
-class GerritPostInline(ReadOnlyInline):
-    model = GerritPost
-    fields = ["cl", "purpose", "notify", "created_at", "posted_at", "attempts", "last_error"]
-    readonly_fields = fields
-    show_change_link = False
 
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
     list_filter = ["status", "mode", "project"]
-    search_fields = ["=id", "=cqd_attempt_key"]
-    inlines = [RunCLInline, RunEventInline, GerritPostInline]
+    # Shown as the search box; `get_search_results` does the searching (cvadmin.search).
+    search_fields = ["id"]
+    search_help_text = (
+        "A run ID, attempt key, CL URL or change number, build URL or ID, "
+        "buildbucket/<host>/<id>, or project/bucket/builder."
+    )
+    ordering = ["-create_time", "id"]
     actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+
+    def changelist_view(self, request, extra_context=None):
+        text = request.GET.get("q", "")
+        if text:
+            outcome = request.run_search = search.resolve(text)
+            if outcome.redirect:
+                return HttpResponseRedirect(outcome.redirect)
+            if outcome.message:
+                self.message_user(request, outcome.message, outcome.level)
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return queryset, False
+        # changelist_view resolved it already (request.run_search); a CL or tryjob join may
+        # find a run twice.
+        outcome = getattr(request, "run_search", None) or search.resolve(search_term)
+        return queryset.filter(outcome.runs), True
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The run page: what happened and why, instead of the stock form of its columns."""

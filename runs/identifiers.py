@@ -167,8 +167,11 @@ def _external_id(text: str) -> BuildIdentifier:
 
 
 def _url(text: str) -> CLIdentifier | BuildIdentifier:
-    url = urlsplit(text if "://" in text else f"https://{text}")
-    host = (url.hostname or "").lower()
+    try:
+        url = urlsplit(text if "://" in text else f"https://{text}")
+        host = (url.hostname or "").lower()
+    except ValueError as e:  # e.g. an unclosed IPv6 bracket
+        raise UnsearchableInput(f"{text!r} is not a well-formed URL: {e}.") from None
     path = [p for p in url.path.split("/") if p]
     if url.scheme not in ("http", "https") or not host:
         raise UnsearchableInput(f"{text!r} is not a URL cvsite knows.")
@@ -176,18 +179,14 @@ def _url(text: str) -> CLIdentifier | BuildIdentifier:
         if len(path) >= 2 and path[0] == "c":
             return _gerrit_path(CRREV_GERRIT_HOST, path[1:], text)
         raise UnsearchableInput(f"{text!r}: only crrev.com/c/<change> links name a CL.")
-    if host.endswith("-review.googlesource.com"):
-        return _gerrit_path(host, path, text)
     if host == "ci.chromium.org":
         return _milo(path, text)
     if host.endswith("buildbucket.appspot.com"):
         if len(path) == 2 and path[0] == "build":
             return BuildIdentifier(host, _number(path[1], "build ID"))
         raise UnsearchableInput(f"{text!r}: a Buildbucket URL is …/build/<build id>.")
-    raise UnsearchableInput(
-        f"{text!r}: cvsite knows Gerrit (*-review.googlesource.com, crrev.com/c/…) and "
-        "build (ci.chromium.org/b/…, *buildbucket.appspot.com/build/…) URLs."
-    )
+    # Any other host is taken for a Gerrit host (not only *-review.googlesource.com).
+    return _gerrit_path(host, path, text)
 
 
 def _gerrit_path(host: str, path: list[str], text: str) -> CLIdentifier:

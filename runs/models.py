@@ -112,6 +112,8 @@ class CL(ChangeSnapshot):
             ),
             *ChangeSnapshot.snapshot_constraints("cl"),
         ]
+        # A bare change number pasted into the admin's search names no host.
+        indexes = [models.Index(fields=["change"], name="cl_by_change")]
 
     def __str__(self) -> str:
         return f"{self.host}/{self.change}"
@@ -186,6 +188,8 @@ class Run(models.Model):
             models.Index(fields=["project", "status", "id"], name="run_project_status"),
             models.Index(fields=["cqd_attempt_key"], name="run_attempt_key"),
             models.Index(fields=["status", "id"], name="run_status"),
+            # The admin lists runs newest first across projects (run IDs sort within one).
+            models.Index(fields=["-create_time", "id"], name="run_newest_first"),
         ]
         constraints = [
             models.CheckConstraint(
