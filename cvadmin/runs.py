@@ -1,14 +1,20 @@
 """Read-only admin for runs, CLs and CQDaemon reports: operators browse, they do not edit."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from cvadmin import run_page, search
-from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
-from cvadmin.tryjobs import run_executor_action, set_requirement_action
+from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.tryjobs import (
+    DRIVE_PERMISSION,
+    MAX_RUNS_PER_ACTION,
+    run_executor_action,
+    set_requirement_action,
+)
 from runs import actions, serializers
 from runs.models import (
     CL,
@@ -36,7 +42,7 @@ class RunAdmin(ReadOnlyAdmin):
         "buildbucket/<host>/<id>, or project/bucket/builder."
     )
     ordering = ["-create_time", "id"]
-    actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+    actions = ["set_tryjob_requirement", "run_tryjob_executor", "cancel_runs"]
 
     def changelist_view(self, request, extra_context=None):
         text = request.GET.get("q", "")
@@ -60,6 +66,8 @@ class RunAdmin(ReadOnlyAdmin):
         """The run page: what happened and why, instead of the stock form of its columns."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])  # runs change through actions only
         page = run_page.load(unquote(object_id))
         if page is None:
             raise Http404(f"No run {unquote(object_id)!r}.")
@@ -71,13 +79,59 @@ class RunAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/runs/run/run_page.html", context)
 
-    @admin.action(description="Set the tryjob requirement (cvsite executor)")
+    def has_drive_executor_permission(self, request) -> bool:
+        return request.user.has_perm(DRIVE_PERMISSION)
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.is_superuser  # ends runs and posts on their CLs: superusers only
+
+    @admin.action(
+        description="Set the tryjob requirement (cvsite executor)", permissions=["drive_executor"]
+    )
     def set_tryjob_requirement(self, request, queryset):
         return set_requirement_action(self, request, queryset, "set_tryjob_requirement")
 
-    @admin.action(description="Run the tryjob executor (cvsite executor)")
+    @admin.action(
+        description="Run the tryjob executor (cvsite executor)", permissions=["drive_executor"]
+    )
     def run_tryjob_executor(self, request, queryset):
         return run_executor_action(self, request, queryset)
+
+    @admin.action(description="Cancel the selected runs (reason required)", permissions=["cancel"])
+    def cancel_runs(self, request, queryset):
+        """An intermediate page asks for the reason; the runs end CANCELLED with it, and it is
+        posted on their CLs."""
+        runs = list(queryset.active().order_by("id")[: MAX_RUNS_PER_ACTION + 1])
+        if len(runs) > MAX_RUNS_PER_ACTION:
+            self.message_user(
+                request, f"Select at most {MAX_RUNS_PER_ACTION} runs.", messages.ERROR
+            )
+            return None
+        if not runs:
+            self.message_user(request, "None of the selected runs is active.", messages.WARNING)
+            return None
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("apply") and reason:
+            cancelled = [
+                run.id
+                for run in runs
+                if actions.cancel_run_by_operator(run.id, operator(request), reason)
+            ]
+            self.message_user(
+                request,
+                f"Cancelled {len(cancelled)} run(s): {', '.join(cancelled)}.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel runs",
+            "opts": self.model._meta,
+            "runs": runs,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "error": "A cancellation needs a reason." if request.POST.get("apply") else "",
+        }
+        return TemplateResponse(request, "admin/runs/cancel_runs.html", context)
 
 
 @admin.register(CL)
@@ -157,13 +211,14 @@ class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
 class NetrcTokenAdmin(ReadOnlyAdmin):
     """Shows which Gerrit hosts have a legacy token; the token itself is never shown."""
 
+    secret_fields = ("encrypted_access_token",)
     list_display = ["gerrit_host", "update_time"]
     fields = ["gerrit_host", "update_time"]
     readonly_fields = fields
 
 
 @admin.register(ProjectVerifier)
-class ProjectVerifierAdmin(admin.ModelAdmin):
+class ProjectVerifierAdmin(CVModelAdmin):
     """Operators switch who verifies a project's runs; each switch is recorded."""
 
     list_display = ["project", "verifier", "changed_at", "changed_by"]
@@ -176,7 +231,7 @@ class ProjectVerifierAdmin(admin.ModelAdmin):
         return False  # switch back to CQDaemon instead, so the history says who did it
 
     def save_model(self, request, obj, form, change):
-        actions.set_project_verifier(obj.project, obj.verifier, f"admin:{request.user}")
+        actions.set_project_verifier(obj.project, obj.verifier, operator(request))
 
 
 @admin.register(ProjectVerifierChange)

@@ -1,8 +1,8 @@
 """Read-only admin for tryjobs, execution states and their log; the executor's run actions.
 
 `set_requirement_action` and `run_executor_action` are the Run admin's actions (cvadmin/runs.py
-calls them): operators drive the executor of a run, as `manage.py set_requirement` and
-`manage.py run_executor` do.
+calls them, and offers them only to holders of DRIVE_PERMISSION): operators drive the executor
+of a run, as `manage.py set_requirement` and `manage.py run_executor` do.
 """
 
 from django.contrib import admin, messages
@@ -10,7 +10,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from google.protobuf import text_format
 
-from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
+from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text, operator
 from runs.errors import ActionError
 from tryjobs import operations, serializers
 from tryjobs.models import (
@@ -92,17 +92,6 @@ class ExecutionLogEntryAdmin(ReadOnlyAdmin):
 # Run actions -----------------------------------------------------------------------------------
 
 
-def _may_drive(modeladmin, request) -> bool:
-    if request.user.has_perm(DRIVE_PERMISSION):
-        return True
-    modeladmin.message_user(
-        request,
-        f"Driving the tryjob executor needs the {DRIVE_PERMISSION} permission.",
-        messages.ERROR,
-    )
-    return False
-
-
 def _selected_runs(modeladmin, request, queryset):
     runs = list(queryset.order_by("id")[: MAX_RUNS_PER_ACTION + 1])
     if len(runs) > MAX_RUNS_PER_ACTION:
@@ -124,20 +113,19 @@ def _report(modeladmin, request, run_id: str, call) -> None:
 
 def run_executor_action(modeladmin, request, queryset):
     """One executor pass per selected run, over the latest state of its tryjobs."""
-    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
-    for run in runs or ():
+    for run in _selected_runs(modeladmin, request, queryset) or ():
         _report(
             modeladmin,
             request,
             run.id,
-            lambda run=run: operations.run_executor(run.id, f"admin:{request.user}"),
+            lambda run=run: operations.run_executor(run.id, operator(request)),
         )
 
 
 def set_requirement_action(modeladmin, request, queryset, action: str = "set_tryjob_requirement"):
     """An intermediate page with the requirement (prefilled with the first run's current
     one); applying it sets it on every selected run and runs their executor."""
-    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
+    runs = _selected_runs(modeladmin, request, queryset)
     if not runs:
         return None
     text = request.POST.get("requirement", "")
@@ -155,7 +143,7 @@ def set_requirement_action(modeladmin, request, queryset, action: str = "set_try
                     request,
                     run.id,
                     lambda run=run: operations.set_requirement(
-                        run.id, requirement, f"admin:{request.user}"
+                        run.id, requirement, operator(request)
                     ),
                 )
             return None
