@@ -6,9 +6,11 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 
 from cvadmin import run_page, search
 from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.gantt import short_duration
 from cvadmin.tryjobs import (
     DRIVE_PERMISSION,
     MAX_RUNS_PER_ACTION,
@@ -30,10 +32,12 @@ from runs.models import (
     VerifiedCQDRun,
 )
 
+MAX_RUNS_LISTED = 200
+
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
+    list_display = ["id", "coloured_status", "mode", "created", "took"]
     list_filter = ["status", "mode", "project"]
     # Shown as the search box; `get_search_results` does the searching (cvadmin.search).
     search_fields = ["id"]
@@ -78,6 +82,24 @@ class RunAdmin(ReadOnlyAdmin):
             "page": page,
         }
         return TemplateResponse(request, "admin/runs/run/run_page.html", context)
+
+    @admin.display(description="status", ordering="status")
+    def coloured_status(self, obj):
+        return format_html(
+            '<span class="status status-{}">{}</span>',
+            run_page.RUN_STATUS_CLASSES.get(obj.status, "active"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="created (UTC)", ordering="create_time")
+    def created(self, obj):
+        return f"{obj.create_time:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="took")
+    def took(self, obj):
+        if obj.end_time is None:
+            return "-"
+        return short_duration(obj.end_time - (obj.start_time or obj.create_time)).lstrip("+")
 
     def has_drive_executor_permission(self, request) -> bool:
         return request.user.has_perm(DRIVE_PERMISSION)
@@ -139,8 +161,69 @@ class CLAdmin(ReadOnlyAdmin):
     list_display = ["id", "host", "change", "patchset", "gerrit_project", "owner_email"]
     search_fields = ["=change", "=id"]
     list_filter = ["host"]
-    exclude = ["info"]
-    readonly_fields = ["change_info"]
+    fieldsets = [
+        (None, {"fields": ["gerrit_link", "gerrit_project", "owner_email", "patchset"]}),
+        ("Runs of this CL, newest first", {"fields": ["runs_over_time"]}),
+        (
+            "Latest snapshot",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "host",
+                    "change",
+                    "min_equivalent_patchset",
+                    "current_revision",
+                    "change_status",
+                    "external_update_time",
+                    "update_time",
+                    "change_info",
+                ],
+            },
+        ),
+    ]
+    readonly_fields = ["gerrit_link", "runs_over_time", "change_info"]
+
+    @admin.display(description="Gerrit")
+    def gerrit_link(self, obj):
+        return format_html('<a href="{0}" class="gerrit-link">{0}</a>', obj.url)
+
+    @admin.display(description="runs")
+    def runs_over_time(self, obj):
+        run_cls = (
+            RunCL.objects.filter(cl=obj)
+            .select_related("run")
+            .only(
+                "patchset",
+                "trigger_mode",
+                "run__id",
+                "run__status",
+                "run__mode",
+                "run__create_time",
+            )
+            .order_by("run_id")[:MAX_RUNS_LISTED]
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}" class="cl-run">{}</a></td><td><span class="status status-{}">'
+            "{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    run_page.run_url(rc.run.id),
+                    rc.run.id,
+                    run_page.RUN_STATUS_CLASSES.get(rc.run.status, "active"),
+                    rc.run.get_status_display(),
+                    rc.run.mode,
+                    rc.patchset,
+                    f"{rc.run.create_time:%Y-%m-%d %H:%M:%S} UTC",
+                )
+                for rc in run_cls
+            ),
+        )
+        return format_html(
+            '<table class="cl-runs"><thead><tr><th>run</th><th>status</th><th>mode</th>'
+            "<th>patchset</th><th>created</th></tr></thead><tbody>{}</tbody></table>",
+            rows or format_html('<tr><td colspan="5">none</td></tr>'),
+        )
 
     @admin.display(description="Gerrit ChangeInfo snapshot")
     def change_info(self, obj):

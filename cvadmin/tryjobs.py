@@ -5,13 +5,21 @@ calls them, and offers them only to holders of DRIVE_PERMISSION): operators driv
 of a run, as `manage.py set_requirement` and `manage.py run_executor` do.
 """
 
+import nh3
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from google.protobuf import text_format
+from markdown_it import MarkdownIt
 
 from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.gantt import short_duration
+from cvadmin.run_page import build_label, build_url, run_url
 from runs.errors import ActionError
+from runs.models import Run
 from tryjobs import operations, serializers
 from tryjobs.models import (
     Execution,
@@ -22,6 +30,8 @@ from tryjobs.models import (
 )
 from tryjobs.requirements import parse_requirement
 
+# CommonMark with raw HTML off: nh3 then keeps only harmless tags and attributes.
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
 DRIVE_PERMISSION = "tryjobs.change_executionstate"
 MAX_RUNS_PER_ACTION = 100
 
@@ -30,17 +40,84 @@ DEFINITION_FIELDS = ["builder", "equivalent_builder", "critical", "optional", "d
 
 @admin.register(Tryjob)
 class TryjobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "external_id", "status", "result_status", "builder", "launched_by"]
+    """A builder's tryjobs are this list filtered by builder (the search box's builder form)."""
+
+    list_display = ["id", "build", "builder", "status", "result_status", "duration"]
     list_filter = ["status", "result_status", "builder_project"]
     search_fields = ["=id", "=external_id", "=reuse_key"]
-    list_select_related = ["launched_by"]
-    exclude = ["result_output", "build_infra"]
-    readonly_fields = ["result_message"]
+    ordering = ["-id"]
+    fieldsets = [
+        (None, {"fields": ["build_link", "builder", "status", "result_status", "duration"]}),
+        ("Build summary", {"fields": ["summary"]}),
+        ("Runs that launched or reused it", {"fields": ["runs"]}),
+        (
+            "Rows",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "external_id",
+                    "reuse_key",
+                    "critical",
+                    "optional",
+                    "disable_reuse",
+                    "untriggered_reason",
+                    "create_time",
+                    "update_time",
+                    "result_message",
+                ],
+            },
+        ),
+    ]
+    readonly_fields = ["build_link", "builder", "duration", "summary", "runs", "result_message"]
+
+    @admin.display(description="build")
+    def build_link(self, obj):
+        url = build_url(obj.external_id)
+        return format_html('<a href="{0}" class="build-link">{0}</a>', url) if url else "-"
+
+    @admin.display(description="build", ordering="external_id")
+    def build(self, obj):
+        url = build_url(obj.external_id)
+        return format_html('<a href="{}">{}</a>', url, build_label(obj.external_id)) if url else "-"
+
+    @admin.display(description="took")
+    def duration(self, obj):
+        if obj.result_create_time is None or obj.result_update_time is None or not obj.is_ended:
+            return "-"
+        return short_duration(obj.result_update_time - obj.result_create_time).lstrip("+")
+
+    @admin.display(description="summary")
+    def summary(self, obj):
+        return render_markdown(obj.build_summary_markdown) or "-"
+
+    @admin.display(description="runs")
+    def runs(self, obj):
+        runs = Run.objects.filter(Q(launched_tryjobs=obj) | Q(reused_tryjobs=obj)).distinct()
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}" class="tryjob-run">{}</a> ({})',
+                (
+                    (
+                        run_url(run.id),
+                        run.id,
+                        "launched" if run.id == obj.launched_by_id else "reused",
+                    )
+                    for run in runs.order_by("id")[:MAX_RUNS_PER_ACTION]
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description="Result")
     def result_message(self, obj):
         result = serializers.result_from_row(obj)
         return as_text(result) if result is not None else "-"
+
+
+def render_markdown(text: str) -> str:
+    """A build's summary markdown as HTML that cannot run script or restyle the page."""
+    return mark_safe(nh3.clean(MARKDOWN.render(text))) if text else ""
 
 
 class ExecutionInline(ReadOnlyInline):

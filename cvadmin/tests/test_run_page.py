@@ -120,3 +120,36 @@ def test_the_run_page_takes_constant_queries(operator_client):
 )
 def test_offsets_are_written_short(seconds, text):
     assert gantt.short_duration(timedelta(seconds=seconds)) == text
+
+
+def test_a_cl_page_lists_its_runs_with_a_gerrit_link(operator_client):
+    run_cl = RunCL.objects.select_related("cl").first()
+    page = operator_client.get(reverse("admin:runs_cl_change", args=[run_cl.cl_id]))
+    text = page.content.decode()
+    assert run_cl.cl.url in text
+    assert reverse("admin:runs_run_change", args=[run_cl.run_id]) in text
+
+
+def test_a_tryjob_page_links_its_build_and_runs_and_sanitises_its_summary(operator_client):
+    tryjob = Tryjob.objects.exclude(launched_by=None).exclude(build_id=None).first()
+    tryjob.build_summary_markdown = "**red**<script>alert(1)</script>[x](javascript:alert(2))"
+    tryjob.save()
+    text = operator_client.get(reverse("admin:tryjobs_tryjob_change", args=[tryjob.pk]))
+    text = text.content.decode()
+    assert "<strong>red</strong>" in text
+    assert "<script>alert" not in text and 'href="javascript:' not in text
+    assert f"https://cr-buildbucket.appspot.com/build/{tryjob.build_id}" in text
+    assert reverse("admin:runs_run_change", args=[tryjob.launched_by_id]) in text
+
+
+def test_exact_search_fields_match_exactly_and_refuse_what_no_column_holds(operator_client):
+    run_cl = RunCL.objects.first()
+    url = reverse("admin:runs_runcl_changelist")
+    assert run_cl.run_id in operator_client.get(url, {"q": run_cl.run_id}).content.decode()
+    upper = operator_client.get(url, {"q": run_cl.run_id.upper()}).content.decode()
+    assert reverse("admin:runs_runcl_change", args=[run_cl.pk]) not in upper
+    for text in ("x\x00y", "9" * 30):
+        assert (
+            operator_client.get(reverse("admin:tryjobs_tryjob_changelist"), {"q": text}).status_code
+            == 200
+        )
