@@ -188,8 +188,15 @@ class RunPage:
     cqd_finished: FinishedCQDRun | None
 
     @property
+    def triggered_by(self) -> str:
+        voters = (
+            row.run_cl.trigger_email or str(row.run_cl.trigger_account_id) for row in self.cls
+        )
+        return ", ".join(dict.fromkeys(voters)) or "—"
+
+    @property
     def duration_text(self) -> str:
-        return gantt.short_duration(self.duration).lstrip("+") if self.duration else ""
+        return "" if self.duration is None else gantt.short_duration(self.duration).lstrip("+")
 
 
 def first_line(text: str) -> str:
