@@ -6,9 +6,10 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from cvadmin import run_page, search
+from cvadmin import cqdaemon, run_page, search
 from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
 from cvadmin.gantt import short_duration
 from cvadmin.tryjobs import (
@@ -24,7 +25,6 @@ from runs.models import (
     NetrcToken,
     ProjectVerifier,
     ProjectVerifierChange,
-    ReportedRun,
     ReportedRunsSnapshot,
     Run,
     RunCL,
@@ -277,17 +277,56 @@ class VerifiedCQDRunAdmin(AttemptAdmin):
     search_fields = ["=attempt_key", "=run__id"]
 
 
-class ReportedRunInline(ReadOnlyInline):
-    model = ReportedRun
-    fields = ["reported_id", "attempt_key", "attempt_status", "run"]
-    readonly_fields = fields
-    show_change_link = False
-
-
 @admin.register(ReportedRunsSnapshot)
 class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["project", "reported_at", "reported_by"]
-    inlines = [ReportedRunInline]
+    """Per project: what CQDaemon last said it works on, against cvsite's active runs."""
+
+    list_display = ["project", "reported_at", "age", "reported_by"]
+    fields = ["project", "reported_at", "age", "reported_by", "comparison"]
+    readonly_fields = ["age", "comparison"]
+
+    @admin.display(description="age")
+    def age(self, obj):
+        return short_duration(timezone.now() - obj.reported_at).lstrip("+") + " ago"
+
+    @admin.display(description="CQDaemon vs cvsite")
+    def comparison(self, obj):
+        result = cqdaemon.compare(obj)
+
+        def run_links(runs):
+            return (
+                format_html_join(
+                    ", ", '<a href="{}">{}</a>', ((run_page.run_url(r.id), r.id) for r in runs)
+                )
+                or "none"
+            )
+
+        only_cqd = (
+            format_html_join(
+                ", ",
+                "{} ({})",
+                (
+                    (r.reported_id or r.attempt_key, r.get_attempt_status_display())
+                    for r in result.only_cqdaemon
+                ),
+            )
+            or "none"
+        )
+        disagreements = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>: {}</li>',
+            ((run_page.run_url(d.run.id), d.run.id, d.words) for d in result.disagreements),
+        ) or format_html("<li>none</li>")
+        return format_html(
+            '<dl class="cqd-comparison"><dt>Agreeing</dt><dd>{}</dd>'
+            "<dt>Only CQDaemon reports</dt><dd>{}</dd>"
+            "<dt>Only cvsite has active</dt><dd>{}</dd>"
+            "<dt>Status disagreements</dt><dd><ul>{}</ul></dd></dl>",
+            result.agreeing,
+            only_cqd,
+            run_links(result.only_cvsite),
+            disagreements,
+        )
 
 
 @admin.register(NetrcToken)
