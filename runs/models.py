@@ -414,6 +414,9 @@ class RunCLDep(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.run_cl} depends on CL {self.depends_on_id} ({self.get_kind_display()})"
+
 
 class AttemptStatus(models.IntegerChoices):
     """bigquery.AttemptStatus."""
@@ -478,6 +481,9 @@ class ReportedRun(CQDAttempt):
             models.UniqueConstraint(fields=["snapshot", "position"], name="reportedrun_position"),
         ]
         indexes = [models.Index(fields=["attempt_key"], name="reportedrun_attempt_key")]
+
+    def __str__(self) -> str:
+        return f"{self.reported_id or self.attempt_key} ({self.get_attempt_status_display()})"
 
 
 class FinishedCQDRun(CQDAttempt):

@@ -1,6 +1,9 @@
 """The admin shows the demo data: every list and detail page renders, in constant queries."""
 
+import re
+
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -8,6 +11,7 @@ from django.urls import reverse
 
 from migration_api.models import ApiToken
 from runs.models import NetrcToken
+from tryjobs.models import Tryjob
 
 CV_APPS = {"runs", "tryjobs", "migration_api"}
 CV_MODELS = [m for m in admin.site._registry if m._meta.app_label in CV_APPS]
@@ -79,3 +83,28 @@ def test_api_tokens_are_listed_and_revoked_but_never_shown(operator_client):
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for label in CV_APPS for m in apps.get_app_config(label).get_models()],
+    ids=lambda m: m.__name__,
+)
+def test_every_model_reads_well(demo, db, model):
+    obj = model.objects.first()
+    if obj is None:
+        pytest.skip(f"the small demo has no {model.__name__}")
+    assert " object (" not in str(obj)
+
+
+def test_help_texts_are_escaped_and_times_have_seconds_and_zone(operator_client):
+    tryjob = Tryjob.objects.exclude(external_id=None).first()
+    page = operator_client.get(reverse("admin:tryjobs_tryjob_change", args=[tryjob.pk]))
+    text = page.content.decode()
+    assert "buildbucket/&lt;host&gt;/&lt;build id&gt;" in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
+
+
+def test_view_site_goes_to_the_operators_home(operator_client):
+    page = operator_client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">View site</a>' in page
