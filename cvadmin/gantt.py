@@ -53,6 +53,11 @@ def short_duration(delta: timedelta) -> str:
     return f"{sign}{secs}s"
 
 
+def elapsed(delta: timedelta) -> str:
+    """4m12s style: how long something took."""
+    return short_duration(delta).lstrip("+")
+
+
 def render(
     rows: list[GanttRow], run_start: datetime, run_end: datetime | None, now: datetime
 ) -> SafeString:

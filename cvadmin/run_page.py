@@ -51,6 +51,11 @@ RUN_STATUS_CLASSES = {
 }
 
 
+def status_class(run_status: int) -> str:
+    """The CSS class that colours a run status."""
+    return RUN_STATUS_CLASSES.get(run_status, "active")
+
+
 def build_url(external_id: str | None) -> str:
     if not external_id:
         return ""
@@ -196,7 +201,7 @@ class RunPage:
 
     @property
     def duration_text(self) -> str:
-        return "" if self.duration is None else gantt.short_duration(self.duration).lstrip("+")
+        return "" if self.duration is None else gantt.elapsed(self.duration)
 
 
 def first_line(text: str) -> str:
@@ -417,7 +422,7 @@ def load(run_id: str) -> RunPage | None:
     )
     return RunPage(
         run=run,
-        status_class=RUN_STATUS_CLASSES.get(run.status, "active"),
+        status_class=status_class(run.status),
         duration=(run.end_time - start) if run.end_time else None,
         verifier=verifier,
         end_reason=run.end_reason,

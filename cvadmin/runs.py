@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from cvadmin import cqdaemon, run_page, search
 from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
-from cvadmin.gantt import short_duration
+from cvadmin.gantt import elapsed
 from cvadmin.tryjobs import (
     DRIVE_PERMISSION,
     MAX_RUNS_PER_ACTION,
@@ -87,7 +87,7 @@ class RunAdmin(ReadOnlyAdmin):
     def coloured_status(self, obj):
         return format_html(
             '<span class="status status-{}">{}</span>',
-            run_page.RUN_STATUS_CLASSES.get(obj.status, "active"),
+            run_page.status_class(obj.status),
             obj.get_status_display(),
         )
 
@@ -99,7 +99,7 @@ class RunAdmin(ReadOnlyAdmin):
     def took(self, obj):
         if obj.end_time is None:
             return "-"
-        return short_duration(obj.end_time - (obj.start_time or obj.create_time)).lstrip("+")
+        return elapsed(obj.end_time - (obj.start_time or obj.create_time))
 
     def has_drive_executor_permission(self, request) -> bool:
         return request.user.has_perm(DRIVE_PERMISSION)
@@ -210,7 +210,7 @@ class CLAdmin(ReadOnlyAdmin):
                 (
                     run_page.run_url(rc.run.id),
                     rc.run.id,
-                    run_page.RUN_STATUS_CLASSES.get(rc.run.status, "active"),
+                    run_page.status_class(rc.run.status),
                     rc.run.get_status_display(),
                     rc.run.mode,
                     rc.patchset,
@@ -287,7 +287,7 @@ class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
 
     @admin.display(description="age")
     def age(self, obj):
-        return short_duration(timezone.now() - obj.reported_at).lstrip("+") + " ago"
+        return elapsed(timezone.now() - obj.reported_at) + " ago"
 
     @admin.display(description="CQDaemon vs cvsite")
     def comparison(self, obj):

@@ -16,7 +16,7 @@ from google.protobuf import text_format
 from markdown_it import MarkdownIt
 
 from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text, operator
-from cvadmin.gantt import short_duration
+from cvadmin.gantt import elapsed
 from cvadmin.run_page import build_label, build_url, run_url
 from runs.errors import ActionError
 from runs.models import Run
@@ -84,7 +84,7 @@ class TryjobAdmin(ReadOnlyAdmin):
     def duration(self, obj):
         if obj.result_create_time is None or obj.result_update_time is None or not obj.is_ended:
             return "-"
-        return short_duration(obj.result_update_time - obj.result_create_time).lstrip("+")
+        return elapsed(obj.result_update_time - obj.result_create_time)
 
     @admin.display(description="summary")
     def summary(self, obj):

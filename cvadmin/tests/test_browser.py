@@ -14,11 +14,11 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db.models import Count
 from django.urls import reverse
 
 from cvadmin.operators import ensure_operators_group
-from runs.models import CL, Run, RunCL, RunStatus
+from cvadmin.tests.demo_rows import cl_with_two_runs
+from runs.models import CL, Run, RunStatus
 from tryjobs.models import Tryjob
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,18 +54,7 @@ class Demo:
 
 
 def demo_facts() -> Demo:
-    cl_with_runs = (
-        RunCL.objects.values("cl_id")
-        .order_by()
-        .annotate(runs=Count("id"))
-        .filter(runs__gte=2)
-        .order_by("cl_id")
-        .values_list("cl_id", flat=True)
-        .first()
-    )
-    newer, older = sorted(
-        RunCL.objects.filter(cl_id=cl_with_runs).values_list("run_id", flat=True)
-    )[:2]
+    cl_with_runs, newer, older = cl_with_two_runs()
     return Demo(
         run=Run.objects.filter(run_cls__isnull=False).first(),
         cl=CL.objects.filter(run_cls__isnull=False).first(),

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cvadmin import gantt
+from cvadmin.tests.demo_rows import cl_with_two_runs
 from runs.models import CL, GerritPost, Run, RunCL, RunEvent, RunStatus
 from tryjobs.models import ExecutionAttempt, ExecutionLogEntry, Tryjob
 
@@ -44,18 +44,7 @@ def test_an_unknown_run_is_a_404(operator_client):
 
 
 def test_the_cl_table_links_the_previous_and_next_run_of_a_cl(operator_client):
-    cl_id = (
-        RunCL.objects.values("cl_id")
-        .order_by()
-        .annotate(runs=Count("id"))
-        .filter(runs__gte=2)
-        .order_by("cl_id")
-        .values_list("cl_id", flat=True)
-        .first()
-    )
-    assert cl_id is not None, "the demo has no CL with two runs"
-    # Run IDs sort newest first.
-    newer, older = sorted(RunCL.objects.filter(cl_id=cl_id).values_list("run_id", flat=True))[:2]
+    _, newer, older = cl_with_two_runs()
     page = run_page(operator_client, older).content.decode()
     assert reverse("admin:runs_run_change", args=[newer]) in page
 
