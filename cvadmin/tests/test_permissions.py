@@ -9,9 +9,11 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from cvadmin.operators import VIEWED_APPS, ensure_operators_group
 from migration_api.models import ApiToken
+from runs import tasks as run_tasks
 from runs.models import GerritPost, Run, RunEvent, RunStatus
 
 REGISTERED = list(admin.site._registry.items())
@@ -119,3 +121,17 @@ def test_superusers_cancel_a_run_with_a_reason(operator_client):
     assert run.end_reason == "cancelled by admin:operator: tree closed for the outage"
     assert RunEvent.objects.filter(run=run, actor="admin:operator").exists()
     assert GerritPost.objects.filter(run=run, message__contains="tree closed").exists()
+
+
+def test_superusers_retry_a_failed_task(operator_client):
+    run = Run.objects.first()
+    failed = DBTaskResult.objects.get(id=run_tasks.post_result_messages.enqueue(run.id).id)
+    failed.set_failed(RuntimeError("Gerrit was down"))
+    operator_client.post(
+        url(DBTaskResult, "changelist"),
+        {"action": "retry_failed", "_selected_action": [failed.pk]},
+    )
+    again = DBTaskResult.objects.exclude(pk=failed.pk).get(
+        task_path=failed.task_path, args_kwargs=failed.args_kwargs, status="READY"
+    )
+    assert again.args_kwargs["args"] == [run.id]
