@@ -142,3 +142,21 @@ def test_exact_search_fields_match_exactly_and_refuse_what_no_column_holds(opera
             operator_client.get(reverse("admin:tryjobs_tryjob_changelist"), {"q": text}).status_code
             == 200
         )
+
+
+def test_cl_and_tryjob_pages_take_constant_queries(operator_client):
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert operator_client.get(url).status_code == 200
+        return len(captured)
+
+    many_runs, _, _ = cl_with_two_runs()
+    one_run = RunCL.objects.exclude(cl_id=many_runs).values_list("cl_id", flat=True).first()
+    assert queries(reverse("admin:runs_cl_change", args=[one_run])) == queries(
+        reverse("admin:runs_cl_change", args=[many_runs])
+    )
+    reused = Tryjob.objects.filter(reused_by__isnull=False).first() or Tryjob.objects.last()
+    lonely = Tryjob.objects.filter(reused_by__isnull=True, launched_by=None).first()
+    assert queries(reverse("admin:tryjobs_tryjob_change", args=[reused.pk])) == queries(
+        reverse("admin:tryjobs_tryjob_change", args=[(lonely or reused).pk])
+    )
