@@ -8,7 +8,7 @@ from cvproto.codes import Code
 from runs import actions, clock
 from runs.errors import ActionError
 from runs.models import RunEventKind, RunStatus
-from runs.tests.factories import BASE_TIME, make_run
+from runs.tests.factories import BASE_TIME, make_run, make_run_of_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,10 @@ def test_cancel_run_ends_an_active_run_once():
     ]
 
 
-def test_an_operator_cancels_with_a_reason_that_is_recorded_and_posted():
-    run = make_run()
+def test_an_operator_cancels_with_a_reason_that_is_recorded_and_posted(gerrit):
+    gerrit.add_change(1, project="chromium/src")
+    gerrit.add_change(2, project="chromium/src")
+    run = make_run_of_changes(gerrit, [1, 2], status=RunStatus.RUNNING)
     assert actions.cancel_run_by_operator(run.id, "admin:ann", "tree closed")
     run.refresh_from_db()
     assert (run.status, run.end_reason) == (
