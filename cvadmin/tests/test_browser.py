@@ -15,10 +15,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from cvadmin.operators import ensure_operators_group
 from cvadmin.tests.demo_rows import cl_with_two_runs
-from runs.models import CL, Run, RunStatus
+from runs.models import CL, AttemptStatus, ReportedRun, ReportedRunsSnapshot, Run, RunStatus
 from tryjobs.models import Tryjob
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,10 +52,20 @@ class Demo:
     cl_with_runs: int
     newer_run: str
     older_run: str
+    snapshot: ReportedRunsSnapshot
 
 
 def demo_facts() -> Demo:
     cl_with_runs, newer, older = cl_with_two_runs()
+    snapshot, _ = ReportedRunsSnapshot.objects.update_or_create(
+        project="chromium", defaults={"reported_at": timezone.now(), "reported_by": "cqdaemon"}
+    )
+    ReportedRun.objects.create(
+        snapshot=snapshot,
+        position=10**6,  # after the demo's own rows, if it has any
+        attempt_key="00000000deadbeef",
+        attempt_status=AttemptStatus.STARTED,
+    )
     return Demo(
         run=Run.objects.filter(run_cls__isnull=False).first(),
         cl=CL.objects.filter(run_cls__isnull=False).first(),
@@ -65,6 +76,7 @@ def demo_facts() -> Demo:
         cl_with_runs=cl_with_runs,
         newer_run=newer,
         older_run=older,
+        snapshot=snapshot,
     )
 
 
@@ -151,6 +163,13 @@ def cl_leads_to_its_runs_and_the_next_one(page, base: str, demo: Demo) -> None:
     shot(page, "run-next-of-cl")
 
 
+def cqdaemon_beside_cvsite(page, base: str, demo: Demo) -> None:
+    page.goto(f"{base}{admin_path('runs_reportedrunssnapshot_change', demo.snapshot.pk)}")
+    comparison = page.inner_text(".cqd-comparison")
+    assert "Only CQDaemon reports" in comparison and "00000000deadbeef" in comparison
+    shot(page, "cqdaemon-vs-cvsite")
+
+
 def view_only_user_sees_no_action(page, base: str) -> None:
     page.goto(f"{base}{admin_path('runs_run_changelist')}")
     assert page.locator("select[name=action]").count() == 0
@@ -174,6 +193,7 @@ def test_an_operators_journey(live_server):
         pastes_land_on_their_object(page, base, demo)
         failed_run_says_why(page, base, demo)
         cl_leads_to_its_runs_and_the_next_one(page, base, demo)
+        cqdaemon_beside_cvsite(page, base, demo)
         page.close()
         view_only_user_sees_no_action(log_in(browser, base, "viewer"), base)
         browser.close()
