@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from cvadmin import cqdaemon, run_page, search
 from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
@@ -222,7 +223,7 @@ class CLAdmin(ReadOnlyAdmin):
         return format_html(
             '<table class="cl-runs"><thead><tr><th>run</th><th>status</th><th>mode</th>'
             "<th>patchset</th><th>created</th></tr></thead><tbody>{}</tbody></table>",
-            rows or format_html('<tr><td colspan="5">none</td></tr>'),
+            rows or mark_safe('<tr><td colspan="5">none</td></tr>'),
         )
 
     @admin.display(description="Gerrit ChangeInfo snapshot")
@@ -316,7 +317,7 @@ class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
             "",
             '<li><a href="{}">{}</a>: {}</li>',
             ((run_page.run_url(d.run.id), d.run.id, d.words) for d in result.disagreements),
-        ) or format_html("<li>none</li>")
+        ) or mark_safe("<li>none</li>")
         return format_html(
             '<dl class="cqd-comparison"><dt>Agreeing</dt><dd>{}</dd>'
             "<dt>Only CQDaemon reports</dt><dd>{}</dd>"
