@@ -59,8 +59,13 @@ serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) \
 		$(BIN)/gunicorn --config gunicorn.conf.py
 
+# The browser tests drive Debian's chromium (never a downloaded one); CI machines run as root.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
 # The whole suite; DATABASE_URL selects the database (SQLite by default).
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 # The Migration API's fuzz and boundary tests at depth: about 100,000 requests (make test sends

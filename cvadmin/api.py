@@ -4,17 +4,18 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Max
 
-from cvadmin.base import ReadOnlyAdmin
+from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, operator
 from migration_api import auth
 from migration_api.models import ApiCall, ApiToken, RefusedCalls
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
+class ApiTokenAdmin(CVModelAdmin):
+    list_display = ["name", "hint", "scope", "created_at", "last_used", "revoked_at", "revoked_by"]
     list_filter = ["revoked_at"]
     search_fields = ["name"]
-    fields = ["name", "hint", "scope", "created_at", "last_used", "revoked_at"]
+    fields = ["name", "hint", "scope", "created_at", "last_used", "revoked_at", "revoked_by"]
+    secret_fields = ("token_hash",)
     readonly_fields = fields
     actions = ["revoke"]
 
@@ -32,9 +33,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the calls made with it keep their caller
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
-        count = auth.revoke(queryset)
+        count = auth.revoke(queryset, operator(request))
         self.message_user(
             request,
             f"Revoked {count} token(s). Other server processes may still accept them for up "

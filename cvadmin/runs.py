@@ -1,64 +1,160 @@
 """Read-only admin for runs, CLs and CQDaemon reports: operators browse, they do not edit."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
-from cvadmin.tryjobs import run_executor_action, set_requirement_action
+from cvadmin import cqdaemon, run_page, search
+from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.gantt import elapsed
+from cvadmin.tryjobs import (
+    DRIVE_PERMISSION,
+    MAX_RUNS_PER_ACTION,
+    run_executor_action,
+    set_requirement_action,
+)
 from runs import actions, serializers
 from runs.models import (
     CL,
     FinishedCQDRun,
-    GerritPost,
     NetrcToken,
     ProjectVerifier,
     ProjectVerifierChange,
-    ReportedRun,
     ReportedRunsSnapshot,
     Run,
     RunCL,
     RunCLDep,
-    RunEvent,
     VerifiedCQDRun,
 )
 
-
-class RunCLInline(ReadOnlyInline):
-    model = RunCL
-    fields = ["cl", "position", "patchset", "trigger_mode", "trigger_time", "trigger_email"]
-    readonly_fields = fields
-
-
-class RunEventInline(ReadOnlyInline):
-    """The run's history: who changed what, and when."""
-
-    model = RunEvent
-    fields = ["time", "actor", "kind", "from_status", "to_status", "detail"]
-    readonly_fields = fields
-    show_change_link = False
-
-
-class GerritPostInline(ReadOnlyInline):
-    model = GerritPost
-    fields = ["cl", "purpose", "notify", "created_at", "posted_at", "attempts", "last_error"]
-    readonly_fields = fields
-    show_change_link = False
+MAX_RUNS_LISTED = 200
 
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "project", "status", "mode", "create_time", "end_time"]
+    list_display = ["id", "coloured_status", "mode", "created", "took"]
     list_filter = ["status", "mode", "project"]
-    search_fields = ["=id", "=cqd_attempt_key"]
-    inlines = [RunCLInline, RunEventInline, GerritPostInline]
-    actions = ["set_tryjob_requirement", "run_tryjob_executor"]
+    # Shown as the search box; `get_search_results` does the searching (cvadmin.search).
+    search_fields = ["id"]
+    search_help_text = (
+        "A run ID, attempt key, CL URL or change number, build URL or ID, "
+        "buildbucket/<host>/<id>, or project/bucket/builder."
+    )
+    ordering = ["-create_time", "id"]
+    actions = ["set_tryjob_requirement", "run_tryjob_executor", "cancel_runs"]
 
-    @admin.action(description="Set the tryjob requirement (cvsite executor)")
+    def changelist_view(self, request, extra_context=None):
+        text = request.GET.get("q", "")
+        if text:
+            outcome = request.run_search = search.resolve(text)
+            if outcome.redirect:
+                return HttpResponseRedirect(outcome.redirect)
+            if outcome.message:
+                self.message_user(request, outcome.message, outcome.level)
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return queryset, False
+        # changelist_view resolved it already (request.run_search); a CL or tryjob join may
+        # find a run twice.
+        outcome = getattr(request, "run_search", None) or search.resolve(search_term)
+        return queryset.filter(outcome.runs), True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The run page: what happened and why, instead of the stock form of its columns."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])  # runs change through actions only
+        page = run_page.load(unquote(object_id))
+        if page is None:
+            raise Http404(f"No run {unquote(object_id)!r}.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run {page.run.id}",
+            "opts": self.model._meta,
+            "page": page,
+        }
+        return TemplateResponse(request, "admin/runs/run/run_page.html", context)
+
+    @admin.display(description="status", ordering="status")
+    def coloured_status(self, obj):
+        return format_html(
+            '<span class="status status-{}">{}</span>',
+            run_page.status_class(obj.status),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="created (UTC)", ordering="create_time")
+    def created(self, obj):
+        return f"{obj.create_time:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="took")
+    def took(self, obj):
+        if obj.end_time is None:
+            return "-"
+        return elapsed(obj.end_time - (obj.start_time or obj.create_time))
+
+    def has_drive_executor_permission(self, request) -> bool:
+        return request.user.has_perm(DRIVE_PERMISSION)
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.is_superuser  # ends runs and posts on their CLs: superusers only
+
+    @admin.action(
+        description="Set the tryjob requirement (cvsite executor)", permissions=["drive_executor"]
+    )
     def set_tryjob_requirement(self, request, queryset):
         return set_requirement_action(self, request, queryset, "set_tryjob_requirement")
 
-    @admin.action(description="Run the tryjob executor (cvsite executor)")
+    @admin.action(
+        description="Run the tryjob executor (cvsite executor)", permissions=["drive_executor"]
+    )
     def run_tryjob_executor(self, request, queryset):
         return run_executor_action(self, request, queryset)
+
+    @admin.action(description="Cancel the selected runs (reason required)", permissions=["cancel"])
+    def cancel_runs(self, request, queryset):
+        """An intermediate page asks for the reason; the runs end CANCELLED with it, and it is
+        posted on their CLs."""
+        runs = list(queryset.active().order_by("id")[: MAX_RUNS_PER_ACTION + 1])
+        if len(runs) > MAX_RUNS_PER_ACTION:
+            self.message_user(
+                request, f"Select at most {MAX_RUNS_PER_ACTION} runs.", messages.ERROR
+            )
+            return None
+        if not runs:
+            self.message_user(request, "None of the selected runs is active.", messages.WARNING)
+            return None
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("apply") and reason:
+            cancelled = [
+                run.id
+                for run in runs
+                if actions.cancel_run_by_operator(run.id, operator(request), reason)
+            ]
+            self.message_user(
+                request,
+                f"Cancelled {len(cancelled)} run(s): {', '.join(cancelled)}.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel runs",
+            "opts": self.model._meta,
+            "runs": runs,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "error": "A cancellation needs a reason." if request.POST.get("apply") else "",
+        }
+        return TemplateResponse(request, "admin/runs/cancel_runs.html", context)
 
 
 @admin.register(CL)
@@ -66,8 +162,69 @@ class CLAdmin(ReadOnlyAdmin):
     list_display = ["id", "host", "change", "patchset", "gerrit_project", "owner_email"]
     search_fields = ["=change", "=id"]
     list_filter = ["host"]
-    exclude = ["info"]
-    readonly_fields = ["change_info"]
+    fieldsets = [
+        (None, {"fields": ["gerrit_link", "gerrit_project", "owner_email", "patchset"]}),
+        ("Runs of this CL, newest first", {"fields": ["runs_over_time"]}),
+        (
+            "Latest snapshot",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "host",
+                    "change",
+                    "min_equivalent_patchset",
+                    "current_revision",
+                    "change_status",
+                    "external_update_time",
+                    "update_time",
+                    "change_info",
+                ],
+            },
+        ),
+    ]
+    readonly_fields = ["gerrit_link", "runs_over_time", "change_info"]
+
+    @admin.display(description="Gerrit")
+    def gerrit_link(self, obj):
+        return format_html('<a href="{0}" class="gerrit-link">{0}</a>', obj.url)
+
+    @admin.display(description="runs")
+    def runs_over_time(self, obj):
+        run_cls = (
+            RunCL.objects.filter(cl=obj)
+            .select_related("run")
+            .only(
+                "patchset",
+                "trigger_mode",
+                "run__id",
+                "run__status",
+                "run__mode",
+                "run__create_time",
+            )
+            .order_by("run_id")[:MAX_RUNS_LISTED]
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}" class="cl-run">{}</a></td><td><span class="status status-{}">'
+            "{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    run_page.run_url(rc.run.id),
+                    rc.run.id,
+                    run_page.status_class(rc.run.status),
+                    rc.run.get_status_display(),
+                    rc.run.mode,
+                    rc.patchset,
+                    f"{rc.run.create_time:%Y-%m-%d %H:%M:%S} UTC",
+                )
+                for rc in run_cls
+            ),
+        )
+        return format_html(
+            '<table class="cl-runs"><thead><tr><th>run</th><th>status</th><th>mode</th>'
+            "<th>patchset</th><th>created</th></tr></thead><tbody>{}</tbody></table>",
+            rows or mark_safe('<tr><td colspan="5">none</td></tr>'),
+        )
 
     @admin.display(description="Gerrit ChangeInfo snapshot")
     def change_info(self, obj):
@@ -121,17 +278,56 @@ class VerifiedCQDRunAdmin(AttemptAdmin):
     search_fields = ["=attempt_key", "=run__id"]
 
 
-class ReportedRunInline(ReadOnlyInline):
-    model = ReportedRun
-    fields = ["reported_id", "attempt_key", "attempt_status", "run"]
-    readonly_fields = fields
-    show_change_link = False
-
-
 @admin.register(ReportedRunsSnapshot)
 class ReportedRunsSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["project", "reported_at", "reported_by"]
-    inlines = [ReportedRunInline]
+    """Per project: what CQDaemon last said it works on, against cvsite's active runs."""
+
+    list_display = ["project", "reported_at", "age", "reported_by"]
+    fields = ["project", "reported_at", "age", "reported_by", "comparison"]
+    readonly_fields = ["age", "comparison"]
+
+    @admin.display(description="age")
+    def age(self, obj):
+        return elapsed(timezone.now() - obj.reported_at) + " ago"
+
+    @admin.display(description="CQDaemon vs cvsite")
+    def comparison(self, obj):
+        result = cqdaemon.compare(obj)
+
+        def run_links(runs):
+            return (
+                format_html_join(
+                    ", ", '<a href="{}">{}</a>', ((run_page.run_url(r.id), r.id) for r in runs)
+                )
+                or "none"
+            )
+
+        only_cqd = (
+            format_html_join(
+                ", ",
+                "{} ({})",
+                (
+                    (r.reported_id or r.attempt_key, r.get_attempt_status_display())
+                    for r in result.only_cqdaemon
+                ),
+            )
+            or "none"
+        )
+        disagreements = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>: {}</li>',
+            ((run_page.run_url(d.run.id), d.run.id, d.words) for d in result.disagreements),
+        ) or mark_safe("<li>none</li>")
+        return format_html(
+            '<dl class="cqd-comparison"><dt>Agreeing</dt><dd>{}</dd>'
+            "<dt>Only CQDaemon reports</dt><dd>{}</dd>"
+            "<dt>Only cvsite has active</dt><dd>{}</dd>"
+            "<dt>Status disagreements</dt><dd><ul>{}</ul></dd></dl>",
+            result.agreeing,
+            only_cqd,
+            run_links(result.only_cvsite),
+            disagreements,
+        )
 
 
 @admin.register(NetrcToken)
@@ -139,6 +335,7 @@ class NetrcTokenAdmin(ReadOnlyAdmin):
     """Shows which projects have a legacy token for which Gerrit host (`*`: the host's default,
     `(unscoped)`: reported before tokens had projects, never used); the token is never shown."""
 
+    secret_fields = ("encrypted_access_token",)
     list_display = ["project", "gerrit_host", "update_time"]
     list_filter = ["project"]
     fields = ["project", "gerrit_host", "update_time"]
@@ -146,7 +343,7 @@ class NetrcTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProjectVerifier)
-class ProjectVerifierAdmin(admin.ModelAdmin):
+class ProjectVerifierAdmin(CVModelAdmin):
     """Operators switch who verifies a project's runs; each switch is recorded."""
 
     list_display = ["project", "verifier", "changed_at", "changed_by"]
@@ -159,7 +356,7 @@ class ProjectVerifierAdmin(admin.ModelAdmin):
         return False  # switch back to CQDaemon instead, so the history says who did it
 
     def save_model(self, request, obj, form, change):
-        actions.set_project_verifier(obj.project, obj.verifier, f"admin:{request.user}")
+        actions.set_project_verifier(obj.project, obj.verifier, operator(request))
 
 
 @admin.register(ProjectVerifierChange)

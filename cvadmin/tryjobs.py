@@ -1,17 +1,25 @@
 """Read-only admin for tryjobs, execution states and their log; the executor's run actions.
 
 `set_requirement_action` and `run_executor_action` are the Run admin's actions (cvadmin/runs.py
-calls them): operators drive the executor of a run, as `manage.py set_requirement` and
-`manage.py run_executor` do.
+calls them, and offers them only to holders of DRIVE_PERMISSION): operators drive the executor
+of a run, as `manage.py set_requirement` and `manage.py run_executor` do.
 """
 
+import nh3
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from google.protobuf import text_format
+from markdown_it import MarkdownIt
 
-from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text
+from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.gantt import elapsed
+from cvadmin.run_page import build_label, build_url, run_url
 from runs.errors import ActionError
+from runs.models import Run
 from tryjobs import operations, serializers
 from tryjobs.models import (
     Execution,
@@ -22,6 +30,8 @@ from tryjobs.models import (
 )
 from tryjobs.requirements import parse_requirement
 
+# CommonMark with raw HTML off: nh3 then keeps only harmless tags and attributes.
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
 DRIVE_PERMISSION = "tryjobs.change_executionstate"
 MAX_RUNS_PER_ACTION = 100
 
@@ -30,17 +40,84 @@ DEFINITION_FIELDS = ["builder", "equivalent_builder", "critical", "optional", "d
 
 @admin.register(Tryjob)
 class TryjobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "external_id", "status", "result_status", "builder", "launched_by"]
+    """A builder's tryjobs are this list filtered by builder (the search box's builder form)."""
+
+    list_display = ["id", "build", "builder", "status", "result_status", "duration"]
     list_filter = ["status", "result_status", "builder_project"]
     search_fields = ["=id", "=external_id", "=reuse_key"]
-    list_select_related = ["launched_by"]
-    exclude = ["result_output", "build_infra"]
-    readonly_fields = ["result_message"]
+    ordering = ["-id"]
+    fieldsets = [
+        (None, {"fields": ["build_link", "builder", "status", "result_status", "duration"]}),
+        ("Build summary", {"fields": ["summary"]}),
+        ("Runs that launched or reused it", {"fields": ["runs"]}),
+        (
+            "Rows",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "external_id",
+                    "reuse_key",
+                    "critical",
+                    "optional",
+                    "disable_reuse",
+                    "untriggered_reason",
+                    "create_time",
+                    "update_time",
+                    "result_message",
+                ],
+            },
+        ),
+    ]
+    readonly_fields = ["build_link", "builder", "duration", "summary", "runs", "result_message"]
+
+    @admin.display(description="build")
+    def build_link(self, obj):
+        url = build_url(obj.external_id)
+        return format_html('<a href="{0}" class="build-link">{0}</a>', url) if url else "-"
+
+    @admin.display(description="build", ordering="external_id")
+    def build(self, obj):
+        url = build_url(obj.external_id)
+        return format_html('<a href="{}">{}</a>', url, build_label(obj.external_id)) if url else "-"
+
+    @admin.display(description="took")
+    def duration(self, obj):
+        if obj.result_create_time is None or obj.result_update_time is None or not obj.is_ended:
+            return "-"
+        return elapsed(obj.result_update_time - obj.result_create_time)
+
+    @admin.display(description="summary")
+    def summary(self, obj):
+        return render_markdown(obj.build_summary_markdown) or "-"
+
+    @admin.display(description="runs")
+    def runs(self, obj):
+        runs = Run.objects.filter(Q(launched_tryjobs=obj) | Q(reused_tryjobs=obj)).distinct()
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}" class="tryjob-run">{}</a> ({})',
+                (
+                    (
+                        run_url(run.id),
+                        run.id,
+                        "launched" if run.id == obj.launched_by_id else "reused",
+                    )
+                    for run in runs.order_by("id")[:MAX_RUNS_PER_ACTION]
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description="Result")
     def result_message(self, obj):
         result = serializers.result_from_row(obj)
         return as_text(result) if result is not None else "-"
+
+
+def render_markdown(text: str) -> str:
+    """A build's summary markdown as HTML that cannot run script or restyle the page."""
+    return mark_safe(nh3.clean(MARKDOWN.render(text))) if text else ""
 
 
 class ExecutionInline(ReadOnlyInline):
@@ -92,17 +169,6 @@ class ExecutionLogEntryAdmin(ReadOnlyAdmin):
 # Run actions -----------------------------------------------------------------------------------
 
 
-def _may_drive(modeladmin, request) -> bool:
-    if request.user.has_perm(DRIVE_PERMISSION):
-        return True
-    modeladmin.message_user(
-        request,
-        f"Driving the tryjob executor needs the {DRIVE_PERMISSION} permission.",
-        messages.ERROR,
-    )
-    return False
-
-
 def _selected_runs(modeladmin, request, queryset):
     runs = list(queryset.order_by("id")[: MAX_RUNS_PER_ACTION + 1])
     if len(runs) > MAX_RUNS_PER_ACTION:
@@ -124,20 +190,19 @@ def _report(modeladmin, request, run_id: str, call) -> None:
 
 def run_executor_action(modeladmin, request, queryset):
     """One executor pass per selected run, over the latest state of its tryjobs."""
-    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
-    for run in runs or ():
+    for run in _selected_runs(modeladmin, request, queryset) or ():
         _report(
             modeladmin,
             request,
             run.id,
-            lambda run=run: operations.run_executor(run.id, f"admin:{request.user}"),
+            lambda run=run: operations.run_executor(run.id, operator(request)),
         )
 
 
 def set_requirement_action(modeladmin, request, queryset, action: str = "set_tryjob_requirement"):
     """An intermediate page with the requirement (prefilled with the first run's current
     one); applying it sets it on every selected run and runs their executor."""
-    runs = _may_drive(modeladmin, request) and _selected_runs(modeladmin, request, queryset)
+    runs = _selected_runs(modeladmin, request, queryset)
     if not runs:
         return None
     text = request.POST.get("requirement", "")
@@ -155,7 +220,7 @@ def set_requirement_action(modeladmin, request, queryset, action: str = "set_try
                     request,
                     run.id,
                     lambda run=run: operations.set_requirement(
-                        run.id, requirement, f"admin:{request.user}"
+                        run.id, requirement, operator(request)
                     ),
                 )
             return None

@@ -212,9 +212,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_4xx_tracebacks": {"()": "cvsite.log_filters.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_4xx_tracebacks"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Django's own console handler would print every django.* line a second time (via root).
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# Every admin time in UTC with seconds and the zone (cvadmin/formats).
+FORMAT_MODULE_PATH = ["cvadmin.formats"]
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -64,10 +64,13 @@ def authenticate(context: CallContext) -> ApiToken:
     return row
 
 
-def revoke(queryset) -> int:
-    """Revokes the active tokens of `queryset`; returns how many. They stop working at once in
-    this process, and in others once their cache entries expire (API_TOKEN_CACHE_SECONDS)."""
-    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke(queryset, actor: str) -> int:
+    """Revokes the active tokens of `queryset` on behalf of `actor`; returns how many. They stop
+    working at once in this process, and in others once their cache entries expire
+    (API_TOKEN_CACHE_SECONDS)."""
+    count = queryset.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor
+    )
     tokens.clear()
     return count
 

@@ -30,6 +30,7 @@ class ApiToken(models.Model):
     projects = models.JSONField(default=list, blank=True, help_text="LUCI projects it may touch.")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=255, blank=True, help_text="Who revoked it.")
 
     objects = ApiTokenQuerySet.as_manager()
 

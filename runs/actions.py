@@ -425,3 +425,17 @@ def cancel_run(run_id: str, actor: str, reason: str) -> bool:
             return False
         set_status(run, RunStatus.CANCELLED, actor, reason)
     return True
+
+
+def cancel_run_by_operator(run_id: str, actor: str, reason: str) -> bool:
+    """An operator stops an active run: CANCELLED, with who and why recorded and posted on its
+    CLs; False when it had already ended."""
+    if not reason.strip():
+        raise ActionError(Code.INVALID_ARGUMENT, "reason: a cancellation needs a reason")
+    with transaction.atomic():
+        run = lock_run(run_id)
+        if run.is_ended:
+            return False
+        set_status(run, RunStatus.CANCELLED, actor, f"cancelled by {actor}: {reason}")
+        announce_result(run, f"This CQ run was cancelled by an operator: {reason}")
+    return True

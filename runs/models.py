@@ -114,6 +114,8 @@ class CL(ChangeSnapshot):
             ),
             *ChangeSnapshot.snapshot_constraints("cl"),
         ]
+        # A bare change number pasted into the admin's search names no host.
+        indexes = [models.Index(fields=["change"], name="cl_by_change")]
 
     def __str__(self) -> str:
         return f"{self.host}/{self.change}"
@@ -201,7 +203,7 @@ class Run(models.Model):
             models.Index(fields=["cqd_attempt_key"], name="run_attempt_key"),
             models.Index(fields=["status", "id"], name="run_status"),
             # Newest first across projects (run IDs sort newest first within a project only),
-            # as the REST API lists runs; and within a project when filtered by it.
+            # as the admin and the REST API list runs; and within a project when filtered by it.
             models.Index(fields=["-create_time", "id"], name="run_newest"),
             models.Index(fields=["project", "-create_time", "id"], name="run_project_newest"),
         ]
@@ -430,6 +432,9 @@ class RunCLDep(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.run_cl} depends on CL {self.depends_on_id} ({self.get_kind_display()})"
+
 
 class AttemptStatus(models.IntegerChoices):
     """bigquery.AttemptStatus."""
@@ -494,6 +499,9 @@ class ReportedRun(CQDAttempt):
             models.UniqueConstraint(fields=["snapshot", "position"], name="reportedrun_position"),
         ]
         indexes = [models.Index(fields=["attempt_key"], name="reportedrun_attempt_key")]
+
+    def __str__(self) -> str:
+        return f"{self.reported_id or self.attempt_key} ({self.get_attempt_status_display()})"
 
 
 class FinishedCQDRun(CQDAttempt):

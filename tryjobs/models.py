@@ -334,6 +334,9 @@ class TryjobCLPatchset(models.Model):
         ]
         indexes = [models.Index(fields=["cl", "patchset"], name="tryjobclpatchset_by_cl")]
 
+    def __str__(self) -> str:
+        return f"tryjob {self.tryjob_id}: CL {self.cl_id} patchset {self.patchset}"
+
 
 RETRY_CONFIG_FIELDS = (
     "retry_single_quota",
@@ -446,6 +449,10 @@ class ExecutionAttempt(ResultColumns):
         ]
         indexes = [models.Index(fields=["tryjob"], name="attempt_by_tryjob")]
 
+    def __str__(self) -> str:
+        reused = ", reused" if self.reused else ""
+        return f"attempt {self.position} of {self.execution}: {self.get_status_display()}{reused}"
+
 
 class LaunchFailure(DefinitionColumns):
     """ExecutionState.Failures.LaunchFailure."""
@@ -462,6 +469,9 @@ class LaunchFailure(DefinitionColumns):
             models.UniqueConstraint(fields=["state", "position"], name="launchfailure_position"),
             *DefinitionColumns.definition_constraints("launchfailure"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.state_id}: {self.builder} failed to launch"
 
 
 class UnsuccessfulResult(models.Model):
@@ -482,6 +492,9 @@ class UnsuccessfulResult(models.Model):
                 fields=["state", "position"], name="unsuccessfulresult_position"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.state_id}: tryjob {self.tryjob_id} did not succeed"
 
 
 class LogKind(models.TextChoices):

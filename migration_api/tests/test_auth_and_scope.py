@@ -119,7 +119,7 @@ def test_a_revoked_token_is_unauthenticated(anonymous_client, method):
     row, token = ApiToken.issue("cqdaemon-test", ["chromium"])
     api = anonymous_client(token)
     api.FetchActiveRuns(migration_pb.FetchActiveRunsRequest(luci_project="chromium"))
-    auth.revoke(ApiToken.objects.filter(pk=row.pk))
+    auth.revoke(ApiToken.objects.filter(pk=row.pk), "test")
     ApiCall.objects.all().delete()
 
     assert_refused_unauthenticated(api, method)

@@ -101,7 +101,7 @@ def test_the_printed_token_works_until_it_is_revoked(live_server, fmt):
             api.FetchActiveRuns(migration_pb.FetchActiveRunsRequest(luci_project="v8"))
         assert (outside.value.code, outside.value.http_status) == (Code.PERMISSION_DENIED, 403)
 
-        auth.revoke(ApiToken.objects.all())
+        auth.revoke(ApiToken.objects.all(), "test")
 
         with pytest.raises(RpcError) as revoked:
             api.FetchActiveRuns(request)
@@ -206,6 +206,6 @@ def test_revoking_stops_the_token_at_once_in_this_process(settings):
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     assert auth.tokens.get(token_hash) == row
 
-    assert auth.revoke(ApiToken.objects.filter(pk=row.pk)) == 1
+    assert auth.revoke(ApiToken.objects.filter(pk=row.pk), "test") == 1
     assert auth.tokens.get(token_hash) is None
-    assert auth.revoke(ApiToken.objects.filter(pk=row.pk)) == 0  # already revoked
+    assert auth.revoke(ApiToken.objects.filter(pk=row.pk), "test") == 0  # already revoked

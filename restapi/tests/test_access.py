@@ -30,7 +30,7 @@ def test_without_a_valid_token_the_answer_is_401(authorization):
 def test_a_revoked_token_is_refused():
     client = token_client("chromium")
     assert client.get("/api/v1/runs/").status_code == 200
-    revoke(ApiToken.objects.all())
+    revoke(ApiToken.objects.all(), "test")
     assert client.get("/api/v1/runs/").status_code == 401
 
 

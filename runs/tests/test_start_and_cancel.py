@@ -8,7 +8,7 @@ from cvproto.codes import Code
 from runs import actions, clock
 from runs.errors import ActionError
 from runs.models import RunEventKind, RunStatus
-from runs.tests.factories import BASE_TIME, make_run
+from runs.tests.factories import BASE_TIME, make_run, make_run_of_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,27 @@ def test_cancel_run_ends_an_active_run_once():
             cancelled,
         )
     ]
+
+
+def test_an_operator_cancels_with_a_reason_that_is_recorded_and_posted(gerrit):
+    gerrit.add_change(1, project="chromium/src")
+    gerrit.add_change(2, project="chromium/src")
+    run = make_run_of_changes(gerrit, [1, 2], status=RunStatus.RUNNING)
+    assert actions.cancel_run_by_operator(run.id, "admin:ann", "tree closed")
+    run.refresh_from_db()
+    assert (run.status, run.end_reason) == (
+        RunStatus.CANCELLED,
+        "cancelled by admin:ann: tree closed",
+    )
+    posted_on = set(
+        run.gerrit_posts.filter(message__contains="tree closed").values_list("cl", flat=True)
+    )
+    assert posted_on == set(run.run_cls.values_list("cl", flat=True)) and posted_on
+    assert not actions.cancel_run_by_operator(run.id, "admin:ann", "again")  # already ended
+
+
+def test_an_operator_cancellation_needs_a_reason():
+    run = make_run()
+    with pytest.raises(ActionError, match="needs a reason") as refused:
+        actions.cancel_run_by_operator(run.id, "admin:ann", "  ")
+    assert refused.value.code == Code.INVALID_ARGUMENT
