@@ -335,7 +335,11 @@ def _failures(rows, tryjobs_by_id: dict[int, Tryjob]) -> list[str]:
 
 
 def load(run_id: str) -> RunPage | None:
-    run = Run.objects.filter(id=run_id).select_related("cqd_verified", "execution_state").first()
+    run = (
+        Run.objects.filter(id=run_id)
+        .select_related("cqd_verified", "execution_state", "config_version")
+        .first()
+    )
     if run is None:
         return None
     now = timezone.now()
