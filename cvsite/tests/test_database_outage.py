@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from itertools import count
 
 import psycopg
-import pytest
 import requests
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.migration import migration_pb2 as migration_pb
 from cvsite.tests.gunicorn_support import gunicorn, issue_token, manage, production_env
-from cvsite.tests.own_postgres import OwnPostgres
 from prpc.codes import Code
 from runs.models import FinishedCQDRun
 
@@ -73,17 +71,6 @@ def finished(key: str) -> bytes:
     attempt.gerrit_changes.add(host="chromium-review.googlesource.com", change=1, patchset=1)
     request = migration_pb.ReportFinishedRunRequest(run=migration_pb.ReportedRun(attempt=attempt))
     return request.SerializeToString()
-
-
-@pytest.fixture
-def own_postgres():
-    server = OwnPostgres()
-    try:
-        server.start()
-        server.create_database()
-        yield server
-    finally:
-        server.remove()
 
 
 def test_an_outage_answers_unavailable_loses_no_acknowledged_write_and_recovers(

@@ -10,11 +10,9 @@ import sys
 from collections import Counter
 
 import psycopg
-import pytest
 from django_tasks_db.models import DBTaskResult
 
 from cvsite.tests.gunicorn_support import ROOT, manage, production_env
-from cvsite.tests.own_postgres import OwnPostgres
 from cvsite.tests.worker_support import BUILDERS
 from gerrit.fake import FakeGerrit
 from runs.models import GerritPost, RunEvent, RunStatus
@@ -25,17 +23,6 @@ WORKERS = 4
 CHANGES = 50
 RUNS_PER_CHANGE = 24  # 1,200 runs, each leaving one task that posts its result
 EXECUTOR_RUNS = 60  # on changes of their own, each with 4 tryjobs ending: 240 passes queued
-
-
-@pytest.fixture
-def own_postgres():
-    server = OwnPostgres()
-    try:
-        server.start()
-        server.create_database()
-        yield server
-    finally:
-        server.remove()
 
 
 def test_four_workers_run_every_task_once_and_post_every_message_once(own_postgres):

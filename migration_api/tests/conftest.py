@@ -5,10 +5,11 @@ import threading
 import time
 
 import pytest
+import requests
 from django.core.servers.basehttp import ThreadedWSGIServer
 
 from migration_api.models import ApiToken
-from migration_api.tests.fuzz_support import Tally
+from migration_api.tests.fuzz_support import ENCODINGS, Tally
 from prpc.client import Client
 
 SERVICE = "migration.Migration"
@@ -95,3 +96,29 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"fuzz: {Tally.requests} requests, {Tally.http_500} answered HTTP 500"
         )
+
+
+@pytest.fixture
+def post_body(live_server):
+    """post_body(method, encoding, body) -> the live server's answer to a raw request body,
+    sent with a token valid for every project (the fuzz and boundary tests)."""
+    _, token = ApiToken.issue("fuzzer", [], all_projects=True)
+
+    def post(method: str, encoding: str, body: bytes) -> requests.Response:
+        media_type = ENCODINGS[encoding]
+        return requests.post(
+            f"{live_server.url}/prpc/{SERVICE}/{method}",
+            data=body,
+            headers={
+                "Content-Type": media_type,
+                "Accept": media_type,
+                "Authorization": f"Bearer {token}",
+                # One connection a request: a kept-alive one to Django's development server
+                # stalls 40 ms a request (its small writes meet the client's delayed ACK).
+                "Connection": "close",
+            },
+            timeout=60,
+        )
+
+    yield post
+    wait_for_request_threads()

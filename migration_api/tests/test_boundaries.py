@@ -12,19 +12,15 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-import requests
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from cvproto.validation import MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS
-from migration_api.models import ApiToken
-from migration_api.tests.conftest import wait_for_request_threads
 from migration_api.tests.fuzz_support import (
     ENCODINGS,
     INT_RANGES,
     METHODS,
-    SERVICE,
     apply_context,
     check_answer,
     encode,
@@ -125,32 +121,8 @@ def encodings_of(request: Message) -> Iterator[tuple[str, bytes]]:
             continue  # JSON cannot spell it (a Timestamp out of range, NaN): a client cannot
 
 
-@pytest.fixture
-def send(live_server):
-    _, token = ApiToken.issue("boundaries", [], all_projects=True)
-
-    def post(method: str, encoding: str, body: bytes) -> requests.Response:
-        media_type = ENCODINGS[encoding]
-        return requests.post(
-            f"{live_server.url}/prpc/{SERVICE.full_name}/{method}",
-            data=body,
-            headers={
-                "Content-Type": media_type,
-                "Accept": media_type,
-                "Authorization": f"Bearer {token}",
-                # One connection a request: a kept-alive one to Django's development server
-                # stalls 40 ms a request (its small writes meet the client's delayed ACK).
-                "Connection": "close",
-            },
-            timeout=60,
-        )
-
-    yield post
-    wait_for_request_threads()
-
-
 @pytest.mark.parametrize("method", METHODS)
-def test_boundary_values_get_deliberate_answers(gerrit, send, caplog, method):
+def test_boundary_values_get_deliberate_answers(gerrit, post_body, caplog, method):
     caplog.set_level(logging.WARNING)
     pool = seed_pool(gerrit)
     base = apply_context(request_class(method)(), pool.contexts[0])
@@ -158,7 +130,7 @@ def test_boundary_values_get_deliberate_answers(gerrit, send, caplog, method):
     for what, request in variants(base):
         for encoding, body in encodings_of(request):
             caplog.clear()
-            response = send(method, encoding, body)
+            response = post_body(method, encoding, body)
             try:
                 check_answer(response, method, encoding, caplog, body)
             except AssertionError as e:
@@ -166,7 +138,7 @@ def test_boundary_values_get_deliberate_answers(gerrit, send, caplog, method):
             sent += 1
     for body in _with_invalid_utf8(base):
         caplog.clear()
-        response = send(method, "binary", body)
+        response = post_body(method, "binary", body)
         assert check_answer(response, method, "binary", caplog, body) != 0
         assert response.text.startswith("could not decode body")
         sent += 1

@@ -25,14 +25,11 @@ import logging
 import os
 
 import pytest
-import requests
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migration_api.models import ApiToken
-from migration_api.tests.conftest import wait_for_request_threads
 from migration_api.tests.fuzz_support import (
     ENCODINGS,
     INT_RANGES,
@@ -277,33 +274,9 @@ def seeded(gerrit) -> Pool:
     return seed_pool(gerrit)
 
 
-@pytest.fixture
-def post(live_server):
-    _, token = ApiToken.issue("fuzzer", [], all_projects=True)
-
-    def send(method: str, encoding: str, body: bytes):
-        media_type = ENCODINGS[encoding]
-        return requests.post(
-            f"{live_server.url}/prpc/{SERVICE.full_name}/{method}",
-            data=body,
-            headers={
-                "Content-Type": media_type,
-                "Accept": media_type,
-                "Authorization": f"Bearer {token}",
-                # One connection a request: a kept-alive one to Django's development server
-                # stalls 40 ms a request (its small writes meet the client's delayed ACK).
-                "Connection": "close",
-            },
-            timeout=60,
-        )
-
-    yield send
-    wait_for_request_threads()
-
-
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("method", METHODS)
-def test_valid_messages_get_deliberate_answers(seeded, post, caplog, method, encoding):
+def test_valid_messages_get_deliberate_answers(seeded, post_body, caplog, method, encoding):
     caplog.set_level(logging.WARNING)
     descriptor = SERVICE.methods_by_name[method].input_type
     codes = set()
@@ -313,7 +286,7 @@ def test_valid_messages_get_deliberate_answers(seeded, post, caplog, method, enc
     def check(message):
         caplog.clear()
         body = encode(message, encoding)
-        response = post(method, encoding, body)
+        response = post_body(method, encoding, body)
         codes.add(check_answer(response, method, encoding, caplog, body))
         assert not response.content.startswith(b"could not decode body"), (
             f"{method} {encoding}: a valid message was refused: {response.content[:300]!r}"
@@ -325,13 +298,15 @@ def test_valid_messages_get_deliberate_answers(seeded, post, caplog, method, enc
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("method", METHODS)
-def test_mutated_and_random_bodies_get_deliberate_answers(seeded, post, caplog, method, encoding):
+def test_mutated_and_random_bodies_get_deliberate_answers(
+    seeded, post_body, caplog, method, encoding
+):
     caplog.set_level(logging.WARNING)
 
     @FUZZ_SETTINGS
     @given(body=bad_bodies(method, encoding, seeded))
     def check(body):
         caplog.clear()
-        check_answer(post(method, encoding, body), method, encoding, caplog, body)
+        check_answer(post_body(method, encoding, body), method, encoding, caplog, body)
 
     check()
