@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from bench import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,8 +215,6 @@ def _postgres(tmp: Path, attempts: Path, count: int) -> None:
 
 
 def _postgres_baseline(source_url: str, target_url: str) -> tuple[int, float]:
-    import psycopg
-
     total, seconds = 0, 0.0
     with psycopg.connect(source_url) as read, psycopg.connect(target_url) as write:
         for table in TABLES:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvsite_bench"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,8 +32,6 @@ _created: set[str] = set()
 @contextlib.contextmanager
 def fresh_databases(*suffixes: str) -> Iterator[dict[str, str]]:
     """Empty databases, one per suffix, by suffix as URLs; dropped when the block ends."""
-    import psycopg
-
     parts = urlsplit(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_URL))
     prefix = parts.path.lstrip("/") or "cvsite_bench"
     admin = urlunsplit(parts._replace(path="/postgres"))
@@ -55,8 +55,6 @@ def fresh_databases(*suffixes: str) -> Iterator[dict[str, str]]:
 def copy_database(source_url: str, target_url: str) -> None:
     """Replaces the database at `target_url`, one fresh_databases created, by a copy of the one
     at `source_url`."""
-    import psycopg
-
     source, target = urlsplit(source_url), urlsplit(target_url)
     admin = urlunsplit(source._replace(path="/postgres"))
     target_name = target.path.lstrip("/")
@@ -80,8 +78,6 @@ def _drop(conn, name: str) -> None:
 
 
 def _drop_created(admin_url: str, names) -> None:
-    import psycopg
-
     ours = [name for name in names if name in _created]
     if not ours:
         return
