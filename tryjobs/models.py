@@ -557,3 +557,23 @@ class TryjobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}: tryjob {self.tryjob_id} changed"
+
+
+class PeriodicTaskChain(models.Model):
+    """The one live chain of a periodic task (e.g. the build poll), which re-enqueues itself.
+
+    `task_result_id` names the chain's current task run. Starting the chain again while that
+    run is waiting or running does nothing; a run that finds another run named here (a second
+    chain, started before this row existed) ends without a successor.
+    """
+
+    name = models.CharField(primary_key=True, max_length=100)
+    task_result_id = models.CharField(max_length=64)
+    every_seconds = models.FloatField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "periodic task chain"
+
+    def __str__(self) -> str:
+        return f"{self.name}: every {self.every_seconds:g}s, task {self.task_result_id}"

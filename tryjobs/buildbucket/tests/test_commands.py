@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from runs import clock
 from tryjobs import operations
 from tryjobs.buildbucket import tasks
-from tryjobs.models import TryjobStatus
+from tryjobs.models import PeriodicTaskChain, TryjobStatus
 from tryjobs.tests.actions_support import cvsite_run, defn, latest_tryjob, requirement
 
 SCHEDULED, STARTED, SUCCESS, INFRA_FAILURE = 1, 2, 12, 36
@@ -40,11 +41,60 @@ def test_the_fake_moves_builds_along_its_clock(fake_bb):
     assert fake_bb.builds[build.id].status == INFRA_FAILURE
 
 
+def run_ready_tasks(monkeypatch) -> None:
+    """What `manage.py db_worker` does with the tasks due now; the test's transaction stays."""
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+
+
+def waiting_polls():
+    return DBTaskResult.objects.filter(
+        status="READY", task_path=tasks.poll_builds_periodically.module_path
+    )
+
+
 @pytest.mark.django_db
-def test_the_periodic_poll_runs_and_schedules_its_next_run(fake_bb):
-    call_command("poll_builds", "--schedule", "--every", "60", stdout=io.StringIO())
-    [scheduled] = DBTaskResult.objects.filter(status="READY")
-    assert scheduled.args_kwargs["args"] == [60.0]
-    tasks.poll_builds_periodically.call(60.0)
-    later = DBTaskResult.objects.filter(status="READY").exclude(id=scheduled.id).get()
+def test_the_periodic_poll_runs_and_schedules_its_next_run(fake_bb, monkeypatch):
+    out = io.StringIO()
+    call_command("poll_builds", "--schedule", "--every", "60", stdout=out)
+    assert out.getvalue() == "build poll scheduled every 60s\n"
+    [first] = waiting_polls()
+    assert first.args_kwargs["args"] == [60.0]
+    run_ready_tasks(monkeypatch)
+    first.refresh_from_db()
+    assert first.status == "SUCCESSFUL"
+    [later] = waiting_polls()
     assert later.run_after >= clock.now() + timedelta(seconds=59)
+    assert PeriodicTaskChain.objects.get().task_result_id == str(later.id)
+
+
+@pytest.mark.django_db
+def test_scheduling_the_poll_again_starts_no_second_chain(fake_bb, monkeypatch):
+    call_command("poll_builds", "--schedule", "--every", "60", stdout=io.StringIO())
+    [scheduled] = waiting_polls()
+    out = io.StringIO()
+    call_command("poll_builds", "--schedule", "--every", "30", stdout=out)
+    assert out.getvalue() == (
+        f"build poll already scheduled (task {scheduled.id}); it now runs every 30s\n"
+    )
+    assert list(waiting_polls()) == [scheduled]
+    run_ready_tasks(monkeypatch)
+    [later] = waiting_polls()
+    assert later.args_kwargs["args"] == [30.0]
+    assert later.run_after >= clock.now() + timedelta(seconds=29)
+    # Once the chain's run has failed for good (say, its worker was killed), it starts anew.
+    DBTaskResult.objects.filter(id=later.id).update(status="FAILED")
+    call_command("poll_builds", "--schedule", "--every", "60", stdout=io.StringIO())
+    [renewed] = waiting_polls()
+    assert PeriodicTaskChain.objects.get().task_result_id == str(renewed.id)
+
+
+@pytest.mark.django_db
+def test_chains_started_twice_before_the_fix_collapse_into_one(fake_bb, monkeypatch):
+    # Two chains as `poll_builds --schedule` twice used to start them: no chain row.
+    tasks.poll_builds_periodically.enqueue(60.0)
+    tasks.poll_builds_periodically.enqueue(60.0)
+    run_ready_tasks(monkeypatch)
+    [survivor] = waiting_polls()
+    assert PeriodicTaskChain.objects.get().task_result_id == str(survivor.id)
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2

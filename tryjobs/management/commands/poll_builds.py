@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "Fetches the TRIGGERED Buildbucket tryjobs cvsite has heard nothing of for "
         "--older-than seconds (default BUILDBUCKET_POLL_AFTER_SECONDS) and stores what "
         "changed, waking the runs that watch them. --schedule instead starts a durable task "
-        "that does so every --every seconds (run by manage.py db_worker)."
+        "that does so every --every seconds (run by manage.py db_worker); when that task is "
+        "already scheduled, it only sets its interval."
     )
 
     def add_arguments(self, parser):
@@ -28,8 +29,14 @@ class Command(BaseCommand):
         if schedule:
             if every <= 0:
                 raise CommandError("--every: must be a positive number of seconds")
-            tasks.poll_builds_periodically.enqueue(every)
-            self.stdout.write(f"build poll scheduled every {every:g}s")
+            started, chain = tasks.schedule_poll(every)
+            if started:
+                self.stdout.write(f"build poll scheduled every {every:g}s")
+            else:
+                self.stdout.write(
+                    f"build poll already scheduled (task {chain.task_result_id}); "
+                    f"it now runs every {every:g}s"
+                )
             return
         if older_than is None:
             older_than = settings.BUILDBUCKET_POLL_AFTER_SECONDS
