@@ -87,6 +87,11 @@ class LaunchRequest:
     cl_tags: tuple[str, ...] = ()
     owner_is_googler: bool = False
 
+    @property
+    def project(self) -> str:
+        """The run's LUCI project (a run ID starts with it), which the launch is made as."""
+        return self.run_id.partition("/")[0]
+
 
 @dataclass(frozen=True)
 class Started:
@@ -142,15 +147,21 @@ class TryjobBackend:
         """One result per request, in order; may raise BackendError for the whole call."""
         raise NotImplementedError
 
-    def cancel(self, external_id: str, summary: str) -> None:
-        """Asks the backend to stop the tryjob; raises BackendError when it cannot."""
+    def cancel(self, external_id: str, summary: str, *, project: str) -> None:
+        """Asks the backend, as LUCI `project`, to stop the tryjob; raises BackendError when
+        it cannot."""
         raise NotImplementedError
 
     def find_reusable(
-        self, cls: Sequence[LaunchCL], definitions: Sequence[tryjob_pb.Definition]
+        self,
+        cls: Sequence[LaunchCL],
+        definitions: Sequence[tryjob_pb.Definition],
+        *,
+        project: str,
     ) -> Iterable[ReuseCandidate]:
         """Tryjobs of exactly these CLs (patchsets within their equivalent ranges) for
-        `definitions`, newest first; may raise BackendError. By default: none."""
+        `definitions` that LUCI `project` can see, newest first; may raise BackendError. By
+        default: none."""
         return ()
 
 
@@ -165,7 +176,7 @@ class NoBackend(TryjobBackend):
             for _ in requests
         ]
 
-    def cancel(self, external_id: str, summary: str) -> None:
+    def cancel(self, external_id: str, summary: str, *, project: str) -> None:
         raise BackendError(FAILED_PRECONDITION, NO_BACKEND_REASON)
 
 

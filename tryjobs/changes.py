@@ -21,6 +21,7 @@ from tryjobs.views import TryjobView
 
 __all__ = [
     "REUSED_BY",
+    "calling_projects",
     "footer_values",
     "save_changed_tryjobs",
     "views_with_watchers",
@@ -115,3 +116,22 @@ def watched_by_running_run(tryjob_id: int) -> bool:
         .exclude(run__status__in=_ENDED_RUN)
         .exists()
     )
+
+
+def calling_projects(tryjob_ids: Iterable[int]) -> dict[int, str]:
+    """The LUCI project each tryjob's backend is called as: its launching run's, else its
+    first reuser's (a build found elsewhere belongs to the run that reused it). Tryjobs with
+    neither are left out."""
+    ids = sorted(set(tryjob_ids))
+    projects = dict(
+        Tryjob.objects.filter(id__in=ids, launched_by__isnull=False).values_list(
+            "id", "launched_by__project"
+        )
+    )
+    for tryjob_id, project in (
+        REUSED_BY.objects.filter(tryjob_id__in=[i for i in ids if i not in projects])
+        .order_by("-id")
+        .values_list("tryjob_id", "run__project")
+    ):
+        projects[tryjob_id] = project  # ordered newest first: the first reuser's stays
+    return projects

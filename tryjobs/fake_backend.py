@@ -147,7 +147,7 @@ class FakeBackend(TryjobBackend):
         self.by_tryjob[request.tryjob_id] = external_id
         return Started(external_id, tryjob_pb.TRIGGERED, _copy(result))
 
-    def cancel(self, external_id: str, summary: str) -> None:
+    def cancel(self, external_id: str, summary: str, *, project: str) -> None:
         with self._lock:
             if self._cancel_failures:
                 raise self._cancel_failures.pop(0)

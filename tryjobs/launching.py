@@ -241,7 +241,9 @@ class Starter:
         known = set().union(*(r.known_external_ids for r in requests))
         found: dict[str, ReuseCandidate] = {}
         try:
-            for candidate in self.backend.find_reusable(self._launch_cls, wanted):
+            for candidate in self.backend.find_reusable(
+                self._launch_cls, wanted, project=self.run.project
+            ):
                 result = candidate.result
                 if not result.HasField("create_time") or (
                     self.now - to_datetime(result.create_time) >= REUSE_FRESHNESS

@@ -63,7 +63,7 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
     backend = get_backend()
     retriable_failure = False
     for tryjob_id in candidates:
-        row = Tryjob.objects.not_ended().filter(id=tryjob_id).first()
+        row = Tryjob.objects.not_ended().filter(id=tryjob_id).select_related("launched_by").first()
         if row is None:
             continue  # ended meanwhile
         if watched_by_running_run(tryjob_id):
@@ -71,7 +71,7 @@ def cancel_stale_tryjobs(cl_id: int, previous: int, current: int) -> StaleCancel
             continue
         # Asked without any transaction: no lock is held while the backend answers.
         try:
-            backend.cancel(row.external_id, STALE_SUMMARY)
+            backend.cancel(row.external_id, STALE_SUMMARY, project=row.launched_by.project)
         except BackendError as e:
             report.failed[tryjob_id] = executor.launch_failure_reason(
                 e.code, e.message, backend.kind

@@ -53,27 +53,30 @@ class BuildbucketBackend(TryjobBackend):
     kind = "buildbucket"
 
     def __init__(self):
-        self._clients: dict[str, BuildsClient] = {}
+        self._clients: dict[tuple[str, str], BuildsClient] = {}
         self._lock = threading.Lock()
 
-    def client(self, host: str) -> BuildsClient:
+    def client(self, host: str, project: str) -> BuildsClient:
+        """The client of `host` that calls as LUCI `project` (upstream: one per pair)."""
         with self._lock:
-            if host not in self._clients:
-                self._clients[host] = BuildsClient(host)
-            return self._clients[host]
+            if (host, project) not in self._clients:
+                self._clients[host, project] = BuildsClient(host, project)
+            return self._clients[host, project]
 
     # Launch (§2.2) ---------------------------------------------------------------------------
 
     def launch(self, requests: Sequence[LaunchRequest]) -> list[LaunchResult]:
-        """One Batch per host and up to 200 requests, sent concurrently (at most 8 at once)."""
-        by_host: dict[str, list[int]] = {}
+        """One Batch per host, calling project and up to 200 requests, sent concurrently (at
+        most 8 at once)."""
+        by_client: dict[tuple[str, str], list[int]] = {}
         for n, request in enumerate(requests):
-            by_host.setdefault(request.definition.buildbucket.host, []).append(n)
-        chunks: list[tuple[str, list[int]]] = []
-        for host, indexes in by_host.items():
+            key = (request.definition.buildbucket.host, request.project)
+            by_client.setdefault(key, []).append(n)
+        chunks: list[tuple[BuildsClient, list[int]]] = []
+        for (host, project), indexes in by_client.items():
             start = 0
             for size in batch_sizes(len(indexes)):
-                chunks.append((host, indexes[start : start + size]))
+                chunks.append((self.client(host, project), indexes[start : start + size]))
                 start += size
         results: list[LaunchResult | None] = [None] * len(requests)
         with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_BATCHES, len(chunks) or 1)) as pool:
@@ -85,35 +88,36 @@ class BuildbucketBackend(TryjobBackend):
                     results[n] = result
         return results
 
-    def _batch(self, host: str, requests: list[LaunchRequest]) -> list[LaunchResult]:
+    def _batch(self, client: BuildsClient, requests: list[LaunchRequest]) -> list[LaunchResult]:
         batch = builds_service_pb2.BatchRequest()
         for request in requests:
             batch.requests.add().schedule_build.CopyFrom(messages.schedule_build_request(request))
         try:
             # Request IDs make a repeated Batch start no second build: the client retries
             # transient failures a little, the executor then with its own backoff.
-            response = self.client(host).batch(batch)
+            response = client.batch(batch)
         except RpcError as e:
             return [LaunchError(e.code, e.message)] * len(requests)
         if len(response.responses) != len(requests):
             message = f"Batch answered {len(requests)} requests with {len(response.responses)}"
             return [LaunchError(None, message)] * len(requests)
-        return [_launch_result(host, item) for item in response.responses]
+        return [_launch_result(client.host, item) for item in response.responses]
 
     # Cancel (§2.7) and fetch (§2.5) ----------------------------------------------------------
 
-    def cancel(self, external_id: str, summary: str) -> None:
+    def cancel(self, external_id: str, summary: str, *, project: str) -> None:
         host, build_id = eid.parse_buildbucket_external_id(external_id)
         try:
-            self.client(host).cancel_build(messages.cancel_request(build_id, summary))
+            self.client(host, project).cancel_build(messages.cancel_request(build_id, summary))
         except RpcError as e:
             raise BackendError(e.code, e.message) from e
 
-    def fetch(self, external_id: str) -> messages.ParsedBuild:
-        """The build's status and result now; BackendError when Buildbucket cannot say."""
+    def fetch(self, external_id: str, *, project: str) -> messages.ParsedBuild:
+        """The build's status and result now, as LUCI `project` sees it (`""`: with the
+        default token); BackendError when Buildbucket cannot say."""
         host, build_id = eid.parse_buildbucket_external_id(external_id)
         try:
-            build = self.client(host).get_build(messages.get_build_request(build_id))
+            build = self.client(host, project).get_build(messages.get_build_request(build_id))
         except RpcError as e:
             raise BackendError(e.code, e.message) from e
         return messages.parse_build(build)
@@ -121,7 +125,11 @@ class BuildbucketBackend(TryjobBackend):
     # Reuse (§2.6) ----------------------------------------------------------------------------
 
     def find_reusable(
-        self, cls: Sequence[LaunchCL], definitions: Sequence[tryjob_pb.Definition]
+        self,
+        cls: Sequence[LaunchCL],
+        definitions: Sequence[tryjob_pb.Definition],
+        *,
+        project: str,
     ) -> Iterator[ReuseCandidate]:
         """Builds of exactly these CLs (patchsets within their equivalent ranges), newest
         first per host, on a definition's builder or its equivalent. Searches the CL with
@@ -137,7 +145,7 @@ class BuildbucketBackend(TryjobBackend):
                     builders = by_host.setdefault(d.buildbucket.host, {})
                     builders[messages.builder_name(d.buildbucket.builder)] = definition
         for host, builders in by_host.items():
-            client = self.client(host)
+            client = self.client(host, project)
             for patchset in range(target.patchset, target.min_equivalent_patchset - 1, -1):
                 page_token = ""
                 while True:

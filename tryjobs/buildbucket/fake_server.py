@@ -6,7 +6,9 @@
 
 It serves Batch (schedule items), ScheduleBuild, GetBuild, SearchBuilds and CancelBuild of
 `buildbucket.v2.Builds` through the project's own prpc server (a Django WSGI app on its own
-URLconf, in a thread), answering UNAUTHENTICATED without `expect_token` when one is set.
+URLconf, in a thread). With `tokens` (bearer token -> caller identity, e.g. `project:infra`)
+a call must present one of them, else it is answered UNAUTHENTICATED; `callers` records who
+made each call.
 Builds live in memory; their times come from `clock`, which the test
 controls. A repeated request ID answers the build it already made, as Buildbucket does.
 Every creation, start and end is a builds_v2 Pub/Sub delivery (body and headers), like
@@ -25,7 +27,7 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from socketserver import ThreadingMixIn
@@ -101,14 +103,15 @@ class FakeBuildbucket:
         push_token: str = "",
         host: str = HOST,
         port: int = 0,
-        expect_token: str = "",
+        tokens: Mapping[str, str] | None = None,
     ):
         self.clock = clock
         self.push_url = push_url
         self.push_token = push_token
         self.host = host
         self.port = port
-        self.expect_token = expect_token
+        self.tokens = dict(tokens or {})
+        self.callers: list[tuple[str, str]] = []
         self.builds: dict[int, Build] = {}
         self.requested_by: dict[str, int] = {}
         self.cancel_summaries: dict[int, str] = {}
@@ -360,12 +363,16 @@ class FakeBuildbucket:
     # Service ---------------------------------------------------------------------------------
 
     def _authenticate(self, context) -> str:
-        """With `expect_token`, callers must present it as a bearer token."""
-        if not self.expect_token:
+        """With `tokens`, callers must present one of them as a bearer token."""
+        if not self.tokens:
             return ""
-        if context.metadata.first("authorization") != f"Bearer {self.expect_token}":
+        scheme, _, token = (context.metadata.first("authorization") or "").partition(" ")
+        identity = self.tokens.get(token) if scheme == "Bearer" else None
+        if identity is None:
             raise PrpcError(Code.UNAUTHENTICATED, "missing or wrong bearer token")
-        return "project:cvsite"
+        with self._lock:
+            self.callers.append((context.method, identity))
+        return identity
 
     def _answer_later(self, method: str, response):
         with self._lock:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from tryjobs.backend import BackendError
 from tryjobs.buildbucket import messages
+from tryjobs.changes import calling_projects
 from tryjobs.models import Tryjob, TryjobStatus
 from tryjobs.updates import TryjobUpdate, record_tryjob_updates
 
@@ -22,7 +23,8 @@ __all__ = ["PollReport", "poll_builds"]
 
 logger = logging.getLogger(__name__)
 
-Fetch = Callable[[str], messages.ParsedBuild]
+# fetch(external_id, project=the LUCI project to call as), e.g. BuildbucketBackend.fetch.
+Fetch = Callable[..., messages.ParsedBuild]
 
 
 @dataclass
@@ -39,20 +41,21 @@ def poll_builds(
 ) -> PollReport:
     """Fetches up to `limit` TRIGGERED Buildbucket tryjobs cvsite has not changed for
     `older_than`, least recently changed first, and stores what changed."""
-    external_ids = list(
+    overdue = list(
         Tryjob.objects.filter(
             status=TryjobStatus.TRIGGERED,
             external_id__startswith="buildbucket/",
             update_time__lt=now - older_than,
         )
         .order_by("update_time", "id")
-        .values_list("external_id", flat=True)[:limit]
+        .values_list("id", "external_id")[:limit]
     )
+    projects = calling_projects(tryjob_id for tryjob_id, _ in overdue)
     report = PollReport()
     updates = []
-    for external_id in external_ids:
+    for tryjob_id, external_id in overdue:
         try:
-            parsed = fetch(external_id)
+            parsed = fetch(external_id, project=projects.get(tryjob_id, ""))
         except (BackendError, messages.BuildParseError) as e:
             report.failed[external_id] = str(e)
             continue

@@ -148,7 +148,7 @@ def test_a_new_patchset_cancels_the_stale_builds(fake_bb, slept):
     # The run ended: no one watches the build any more.
     Run.objects.filter(id=run.id).update(status=RunStatus.CANCELLED, end_time=clock.now())
     cl = RunCL.objects.filter(run=run).first().cl
-    client = get_backend().client(HOST)
+    client = get_backend().client(HOST, run.project)
     cancel_build, depths = client.cancel_build, []
 
     def watched_cancel(request):
@@ -179,7 +179,7 @@ def test_a_build_started_outside_cvsite_for_the_same_patchsets_is_found(fake_bb)
     mine = fake_bb.add_build(builder, changes, clobber=True)  # asked for more: not reusable
     fake_bb.end_build(mine.id, SUCCESS)
     other_cls = fake_bb.add_build(builder, changes[:1])
-    found = list(get_backend().find_reusable(cls, [LINUX, WIN]))
+    found = list(get_backend().find_reusable(cls, [LINUX, WIN], project=run.project))
     assert [(c.external_id, c.definition) for c in found] == [
         (f"buildbucket/{HOST}/{older.id}", LINUX)
     ]
