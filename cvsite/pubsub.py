@@ -17,9 +17,7 @@ def _bearer(request: HttpRequest) -> str:
 @csrf_exempt
 @require_POST
 def buildbucket_push(request: HttpRequest) -> HttpResponse:
-    if not push.authenticated(_bearer(request)):
-        return HttpResponse("push not authenticated\n", status=401, content_type="text/plain")
-    outcome = push.receive_push(request.body)
+    outcome = push.authenticate(_bearer(request)) or push.receive_push(request.body)
     return HttpResponse(
         outcome.detail + "\n", status=outcome.http_status, content_type="text/plain"
     )

@@ -312,12 +312,22 @@ TRYJOB_GOOGLER_DOMAINS = env_list("TRYJOB_GOOGLER_DOMAINS", "google.com")
 # With TRYJOB_BACKEND=tryjobs.buildbucket.backend.BuildbucketBackend:
 # BUILDBUCKET_URL_OVERRIDES  host=url,... : where to reach a Buildbucket host named by the
 #                 projects' tryjob definitions (e.g. the fake server); default https://<host>.
-# BUILDBUCKET_TOKEN_FILE  a file holding the bearer token cvsite calls Buildbucket with (read
-#                 at every call, so a refreshed token is used at once). Default: none.
+# BUILDBUCKET_TOKEN_FILES  project=path,... : per LUCI project, a file holding the bearer token
+#                 cvsite calls Buildbucket with for that project's runs (as upstream calls it
+#                 as the project); read at every call, so a refreshed token is used at once.
+# BUILDBUCKET_TOKEN_FILE  the token file of every project BUILDBUCKET_TOKEN_FILES does not
+#                 name. Default: none (calls carry no token).
 # BUILDBUCKET_TIMEOUT_SECONDS  one HTTP attempt's timeout (default 10).
 # BUILDBUCKET_PUSH_TOKEN  the shared secret Pub/Sub pushes present (`Authorization: Bearer`
-#                 or `?token=`) at POST /pubsub/buildbucket. Default: none, and pushes are
-#                 refused. The name contains TOKEN so Django's error reports redact it.
+#                 or `?token=`) at POST /pubsub/buildbucket. Default: none. The name contains
+#                 TOKEN so Django's error reports redact it.
+# BUILDBUCKET_PUSH_AUDIENCE, BUILDBUCKET_PUSH_SERVICE_ACCOUNT  with both set, a push may
+#                 instead present the OIDC ID token of a push subscription with authentication
+#                 (`Authorization: Bearer <JWT>`): signed by Google, for this audience, of
+#                 this service account (its verified email). Default: none. With neither
+#                 way configured, every push is refused.
+# BUILDBUCKET_PUSH_CERTS_URL  the JWKS document of the keys that sign those tokens (fetched
+#                 once an hour, or for a key it does not hold yet). Default: Google's.
 # BUILDBUCKET_POLL_AFTER_SECONDS  poll_builds fetches running builds not updated for this
 #                 long (default 600).
 
@@ -334,9 +344,26 @@ def _buildbucket_url_overrides() -> dict[str, str]:
     return overrides
 
 
+def _buildbucket_token_files() -> dict[str, str]:
+    files = {}
+    for item in env_list("BUILDBUCKET_TOKEN_FILES"):
+        project, _, path = item.partition("=")
+        if not project.strip() or not path.strip():
+            raise ImproperlyConfigured(f"BUILDBUCKET_TOKEN_FILES: {item!r} is not project=path")
+        files[project.strip()] = path.strip()
+    return files
+
+
 BUILDBUCKET_URL_OVERRIDES = _buildbucket_url_overrides()
+BUILDBUCKET_TOKEN_FILES = _buildbucket_token_files()
 BUILDBUCKET_TOKEN_FILE = os.environ.get("BUILDBUCKET_TOKEN_FILE", "") or None
 BUILDBUCKET_TIMEOUT_SECONDS = env_seconds("BUILDBUCKET_TIMEOUT_SECONDS", 10.0)
 BUILDBUCKET_PUSH_TOKEN = os.environ.get("BUILDBUCKET_PUSH_TOKEN", "")
+BUILDBUCKET_PUSH_AUDIENCE = os.environ.get("BUILDBUCKET_PUSH_AUDIENCE", "").strip()
+BUILDBUCKET_PUSH_SERVICE_ACCOUNT = os.environ.get("BUILDBUCKET_PUSH_SERVICE_ACCOUNT", "").strip()
+BUILDBUCKET_PUSH_CERTS_URL = (
+    os.environ.get("BUILDBUCKET_PUSH_CERTS_URL", "").strip()
+    or "https://www.googleapis.com/oauth2/v3/certs"
+)
 BUILDBUCKET_POLL_AFTER_SECONDS = env_seconds("BUILDBUCKET_POLL_AFTER_SECONDS", 600.0)
 # --- end Tryjobs -----------------------------------------------------------------------------

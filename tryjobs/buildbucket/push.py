@@ -1,6 +1,8 @@
 """Buildbucket's Pub/Sub pushes stored as tryjob updates (buildbucket.md §2.8, §2.9, §2.11).
 
-`authenticated` checks the push's shared secret; `receive_push` decodes the delivery, and,
+`authenticate` checks the push's bearer token: the shared secret, or a Google-signed OIDC ID
+token of the push subscription's service account (tryjobs.buildbucket.oidc); `receive_push`
+decodes the delivery, and,
 for a build cvsite tracks, stores its status and result through
 `tryjobs.updates.record_tryjob_updates` (an older update never overwrites a newer one, an
 equal one changes nothing; the runs watching the tryjob are woken). A delivery whose large
@@ -22,19 +24,15 @@ from tryjobs import external_id as eid
 from tryjobs.backend import BackendError
 from tryjobs.buildbucket import messages
 from tryjobs.buildbucket.backend import BuildbucketBackend
+from tryjobs.buildbucket.oidc import TokenRefused, verify_google_id_token
 from tryjobs.buildbucket.pubsub import NotificationError, decode_push
+from tryjobs.changes import calling_projects
 from tryjobs.models import Tryjob
 from tryjobs.updates import TryjobUpdate, record_tryjob_updates
 
-__all__ = ["PushOutcome", "authenticated", "receive_push"]
+__all__ = ["PushOutcome", "authenticate", "receive_push"]
 
 logger = logging.getLogger(__name__)
-
-
-def authenticated(bearer: str) -> bool:
-    """Whether `bearer` is the configured push secret; no secret configured: never."""
-    secret = settings.BUILDBUCKET_PUSH_TOKEN
-    return bool(secret) and hmac.compare_digest(bearer.encode(), secret.encode())
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,44 @@ class PushOutcome:
     detail: str
 
 
+def authenticate(bearer: str) -> PushOutcome | None:
+    """None when `bearer` is the configured push secret or a verified OIDC ID token of the
+    configured service account for the configured audience; else the refusal (401, 403, or
+    503 when Google's keys cannot be fetched), saying why. Nothing configured: refused."""
+    secret = settings.BUILDBUCKET_PUSH_TOKEN
+    if secret and hmac.compare_digest(bearer.encode(), secret.encode()):
+        return None
+    audience = settings.BUILDBUCKET_PUSH_AUDIENCE
+    email = settings.BUILDBUCKET_PUSH_SERVICE_ACCOUNT
+    if not (audience and email):
+        return PushOutcome(401, "push not authenticated: not the push secret")
+    if not bearer:
+        return PushOutcome(401, "push not authenticated: no bearer token")
+    try:
+        verify_google_id_token(
+            bearer,
+            audience=audience,
+            email=email,
+            certs_url=settings.BUILDBUCKET_PUSH_CERTS_URL,
+        )
+    except TokenRefused as e:
+        return PushOutcome(e.http_status, f"push not authenticated: {e.reason}")
+    return None
+
+
 def receive_push(body: bytes, backend: BuildbucketBackend | None = None) -> PushOutcome:
     try:
         notification = decode_push(body)
     except NotificationError as e:
         return PushOutcome(400, str(e))
     external_id = eid.buildbucket_external_id(notification.host, notification.build_id)
-    if not Tryjob.objects.with_external_ids([external_id]).exists():
+    tryjob_id = Tryjob.objects.with_external_ids([external_id]).values_list("id", flat=True).first()
+    if tryjob_id is None:
         return PushOutcome(200, f"{external_id} is not a tryjob of cvsite: ignored")
     try:
         if notification.build is None:
-            parsed = (backend or BuildbucketBackend()).fetch(external_id)
+            project = calling_projects([tryjob_id]).get(tryjob_id, "")
+            parsed = (backend or BuildbucketBackend()).fetch(external_id, project=project)
         else:
             parsed = messages.parse_build(notification.build)
     except BackendError as e:
