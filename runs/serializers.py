@@ -13,6 +13,7 @@ Entry points:
   set_served_message(run_cl, deps)   RunCL.served_message, for writers that skip run_cl_rows
 """
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import NamedTuple
@@ -36,6 +37,17 @@ from runs.models import (
 )
 
 
+@functools.cache
+def _column_limits(model, name: str) -> tuple[int | None, int | None, int | None]:
+    """(max_length, lowest, highest) of a model's column; None where there is no limit.
+    Cached: checks run for every column of every row written."""
+    column = model._meta.get_field(name)
+    low, high = BaseDatabaseOperations.integer_field_ranges.get(
+        column.get_internal_type(), (None, None)
+    )
+    return column.max_length, low, high
+
+
 def check_columns_fit(model, values: dict, field: str) -> None:
     """Refuses values the database would reject: too long, NUL characters, integer overflow.
 
@@ -43,12 +55,12 @@ def check_columns_fit(model, values: dict, field: str) -> None:
     Python, the same for both, and named for the client instead of failing as a 500.
     """
     for name, value in values.items():
-        column = model._meta.get_field(name)
+        max_length, low, high = _column_limits(model, name)
         if isinstance(value, str):
-            if column.max_length is not None and len(value) > column.max_length:
+            if max_length is not None and len(value) > max_length:
                 raise InvalidMessage(
                     f"{field}.{name}",
-                    f"is {len(value)} characters long; at most {column.max_length} are stored",
+                    f"is {len(value)} characters long; at most {max_length} are stored",
                 )
             if "\x00" in value:
                 raise InvalidMessage(f"{field}.{name}", "contains a NUL character")
@@ -56,9 +68,6 @@ def check_columns_fit(model, values: dict, field: str) -> None:
             if any("\x00" in item for item in value if isinstance(item, str)):
                 raise InvalidMessage(f"{field}.{name}", "contains a NUL character")
         elif isinstance(value, int) and not isinstance(value, bool):
-            low, high = BaseDatabaseOperations.integer_field_ranges.get(
-                column.get_internal_type(), (None, None)
-            )
             if low is not None and not low <= value <= high:
                 raise InvalidMessage(f"{field}.{name}", f"{value} is outside {low}..{high}")
 

@@ -79,6 +79,9 @@ Result = tryjob_pb.Result
 # Its values tag the builds (cq_cl_tag), as upstream's run options collect them.
 CL_TAG_FOOTER = "cq-cl-tag"
 
+# The columns a launch (or its failure) changes.
+_LAUNCH_COLUMNS = ("status", "external_id", *serializers.NO_RESULT_COLUMNS, "untriggered_reason")
+
 # Statuses of an own tryjob that a pass may have launched without recording it: adopted.
 _ADOPTABLE = [TryjobStatus.PENDING, TryjobStatus.TRIGGERED, TryjobStatus.ENDED]
 
@@ -339,10 +342,17 @@ class Starter:
         return rows
 
     @cached_property
-    def _launch_cls(self) -> tuple[LaunchCL, ...]:
-        run_cls = list(
-            RunCL.objects.filter(run_id=self.run.id).select_related("cl").prefetch_related("deps")
+    def _run_cls(self) -> list[RunCL]:
+        """The run's CLs, in the run's order, read once for the search and the launch."""
+        return list(
+            RunCL.objects.filter(run_id=self.run.id)
+            .select_related("cl")
+            .prefetch_related("deps")
+            .order_by("position")
         )
+
+    @cached_property
+    def _launch_cls(self) -> tuple[LaunchCL, ...]:
         return tuple(
             LaunchCL(
                 rc.cl.host,
@@ -354,14 +364,15 @@ class Starter:
                 owner_email=rc.owner_email,
                 trigger_email=rc.trigger_email,
             )
-            for rc in submission_order(run_cls)
+            for rc in submission_order(self._run_cls)
         )
 
     @cached_property
     def _cl_tags(self) -> tuple[str, ...]:
         """Values of the CLs' `Cq-Cl-Tag` footers, each once, in CL order."""
-        run_cls = RunCL.objects.filter(run_id=self.run.id).order_by("position")
-        return tuple(dict.fromkeys(v for rc in run_cls for v in footer_values(rc, CL_TAG_FOOTER)))
+        return tuple(
+            dict.fromkeys(v for rc in self._run_cls for v in footer_values(rc, CL_TAG_FOOTER))
+        )
 
     def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
         backoff = LAUNCH_BACKOFF
@@ -482,8 +493,8 @@ class Starter:
                 row.untriggered_reason = ""
                 holders.setdefault(row.external_id, []).append(row)
                 (saved_untriggered if was_untriggered else saved).append(row)
-            self._save(saved)
-            self._save(saved_untriggered, except_run=None)
+            self._save(saved, fields=_LAUNCH_COLUMNS)
+            self._save(saved_untriggered, except_run=None, fields=_LAUNCH_COLUMNS)
             views = views_with_watchers(list(backing.values()))
         for n, view in zip(backing, views, strict=True):
             recorded[n] = executor.Launched(view, round_)
@@ -537,7 +548,7 @@ class Starter:
                         ),
                     )
                     failed.append(row)
-            self._save(failed)
+            self._save(failed, fields=_LAUNCH_COLUMNS)
             views = views_with_watchers(list(locked.values()))
         return {n: _launch_outcome(view, round_) for n, view in zip(locked, views, strict=True)}
 

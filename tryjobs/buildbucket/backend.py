@@ -78,14 +78,19 @@ class BuildbucketBackend(TryjobBackend):
             for size in batch_sizes(len(indexes)):
                 chunks.append((self.client(host, project), indexes[start : start + size]))
                 start += size
+
+        def send(chunk: tuple[BuildsClient, list[int]]) -> list[LaunchResult]:
+            return self._batch(chunk[0], [requests[n] for n in chunk[1]])
+
+        if len(chunks) == 1:
+            answers = [send(chunks[0])]  # the common case: no thread to start
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_BATCHES, len(chunks))) as pool:
+                answers = list(pool.map(send, chunks))
         results: list[LaunchResult | None] = [None] * len(requests)
-        with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_BATCHES, len(chunks) or 1)) as pool:
-            answers = pool.map(
-                lambda chunk: self._batch(chunk[0], [requests[n] for n in chunk[1]]), chunks
-            )
-            for (_, chunk), answer in zip(chunks, answers, strict=True):
-                for n, result in zip(chunk, answer, strict=True):
-                    results[n] = result
+        for (_, chunk), answer in zip(chunks, answers, strict=True):
+            for n, result in zip(chunk, answer, strict=True):
+                results[n] = result
         return results
 
     def _batch(self, client: BuildsClient, requests: list[LaunchRequest]) -> list[LaunchResult]:
