@@ -1,9 +1,8 @@
 """Buildbucket's Pub/Sub pushes stored as tryjob updates (buildbucket.md §2.8, §2.9, §2.11).
 
 `authenticate` checks the push's bearer token: the shared secret, or a Google-signed OIDC ID
-token of the push subscription's service account (tryjobs.buildbucket.oidc); `receive_push`
-decodes the delivery, and,
-for a build cvsite tracks, stores its status and result through
+token of the push subscription's service account (tryjobs.buildbucket.oidc). `receive_push`
+decodes the delivery and, for a build cvsite tracks, stores its status and result through
 `tryjobs.updates.record_tryjob_updates` (an older update never overwrites a newer one, an
 equal one changes nothing; the runs watching the tryjob are woken). A delivery whose large
 fields were dropped is completed with GetBuild first, outside any transaction.

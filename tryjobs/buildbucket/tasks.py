@@ -2,7 +2,9 @@
 next run. `manage.py poll_builds --schedule` starts the chain, once: the chain's current run
 is named by a `PeriodicTaskChain` row, so scheduling again (say, `make run` restarting) while
 that run waits or runs only sets the interval of its next runs, and a run the row does not
-name (a second chain started before there was a row) ends without a successor."""
+name (a second chain started before there was a row) ends without a successor. A run still
+RUNNING an hour after it started is taken for dead (django-tasks-db keeps that status when its
+worker is killed): scheduling again then starts a new chain."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskContext, TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
@@ -22,7 +25,7 @@ from tryjobs.models import PeriodicTaskChain
 __all__ = ["CHAIN", "poll_builds_periodically", "schedule_poll"]
 
 CHAIN = "poll_builds"
-_LIVE = {TaskResultStatus.READY, TaskResultStatus.RUNNING}
+RUNNING_AT_MOST = timedelta(hours=1)
 
 
 @task(takes_context=True)
@@ -71,7 +74,10 @@ def _is_live(task_result_id: str) -> bool:
         result = poll_builds_periodically.get_result(task_result_id)
     except TaskResultDoesNotExist:
         return False
-    return result.status in _LIVE
+    if result.status == TaskResultStatus.RUNNING:
+        started = result.started_at or result.enqueued_at
+        return started is not None and timezone.now() - started < RUNNING_AT_MOST
+    return result.status == TaskResultStatus.READY
 
 
 def _enqueue(

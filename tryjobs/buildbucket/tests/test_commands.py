@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
@@ -82,11 +83,19 @@ def test_scheduling_the_poll_again_starts_no_second_chain(fake_bb, monkeypatch):
     [later] = waiting_polls()
     assert later.args_kwargs["args"] == [30.0]
     assert later.run_after >= clock.now() + timedelta(seconds=29)
-    # Once the chain's run has failed for good (say, its worker was killed), it starts anew.
+    # A run that failed, or has been RUNNING for over an hour (its worker was killed), is
+    # dead: scheduling starts the chain anew; a run RUNNING for less is still the chain.
     DBTaskResult.objects.filter(id=later.id).update(status="FAILED")
     call_command("poll_builds", "--schedule", "--every", "60", stdout=io.StringIO())
     [renewed] = waiting_polls()
     assert PeriodicTaskChain.objects.get().task_result_id == str(renewed.id)
+    a_while_ago = timezone.now() - tasks.RUNNING_AT_MOST + timedelta(minutes=1)
+    DBTaskResult.objects.filter(id=renewed.id).update(status="RUNNING", started_at=a_while_ago)
+    assert tasks.schedule_poll(60.0) == (False, PeriodicTaskChain.objects.get())
+    too_long_ago = timezone.now() - tasks.RUNNING_AT_MOST - timedelta(minutes=1)
+    DBTaskResult.objects.filter(id=renewed.id).update(started_at=too_long_ago)
+    started, chain = tasks.schedule_poll(60.0)
+    assert started and chain.task_result_id != str(renewed.id)
 
 
 @pytest.mark.django_db
