@@ -40,7 +40,7 @@ from tryjobs.updates import TryjobUpdate, record_tryjob_updates
 
 NOTIFICATIONS = 10_000
 BUILDERS = 20
-LAUNCHES = 5
+LAUNCHES = 10
 PUSH_GOAL = 0.5
 LAUNCH_GOAL = 2.0
 HOST = "cr-buildbucket.appspot.com"
