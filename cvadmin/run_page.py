@@ -105,6 +105,8 @@ class ChipGroup:
     flags: list[str]
     used_quota: int | None
     chips: list[Chip]
+    # The retry quota one definition may use (the requirement's single quota), when it has one.
+    quota_allowed: int | None = None
 
 
 @dataclass
@@ -280,9 +282,12 @@ def _from_execution_state(
     rows, run_end: datetime | None
 ) -> tuple[list[ChipGroup], list[gantt.GanttRow]]:
     groups, gantt_rows = [], []
+    allowed = rows.state.retry_single_quota
     for execution, attempts in zip(rows.executions, rows.attempts, strict=True):
         chips = [_attempt_chip(a, i, i > 0 and not a.reused) for i, a in enumerate(attempts)]
-        groups.append(ChipGroup(execution.builder, _flags(execution), execution.used_quota, chips))
+        groups.append(
+            ChipGroup(execution.builder, _flags(execution), execution.used_quota, chips, allowed)
+        )
         bars = [
             gantt.GanttBar(
                 start=a.result_create_time,

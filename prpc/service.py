@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -136,9 +135,6 @@ class Service:
     The methods named in `outside_transaction` run without it and commit as they go (for a
     handler that calls another service and must hold no transaction meanwhile); their
     in-transaction observers are told in a transaction of their own.
-    `call_scope(context)`, if given, returns a context manager entered inside that
-    transaction around the handler and the observers told in it, e.g. to write what they
-    left for the end; if its exit raises, the call is rolled back and answered INTERNAL.
     """
 
     def __init__(
@@ -148,7 +144,6 @@ class Service:
         *,
         authenticate: Authenticate | None = None,
         observers: Iterable[CallObserver] = (),
-        call_scope: Callable[[CallContext], AbstractContextManager] | None = None,
         max_request_bytes: RequestLimit | None = None,
         outside_transaction: Iterable[str] = (),
     ) -> None:
@@ -179,9 +174,6 @@ class Service:
         if authenticate is not None and not callable(authenticate):
             raise ImproperlyConfigured(f"pRPC service {self.name}: authenticate is not callable")
         self.authenticate = authenticate
-        if call_scope is not None and not callable(call_scope):
-            raise ImproperlyConfigured(f"pRPC service {self.name}: call_scope is not callable")
-        self.call_scope = call_scope
         if max_request_bytes is not None and not callable(max_request_bytes):
             raise ImproperlyConfigured(
                 f"pRPC service {self.name}: max_request_bytes is not callable"

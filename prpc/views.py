@@ -296,37 +296,35 @@ class PrpcView(APIView):
             )
         transactional = method.name not in service.outside_transaction
         with transaction.atomic() if transactional else nullcontext():
-            scope = service.call_scope(context) if service.call_scope else nullcontext()
-            with scope:
-                result = method.handler(message, context)
-                returned = result.message_class if isinstance(result, Encoded) else type(result)
-                if not issubclass(returned, method.response_class):
-                    raise TypeError(
-                        f"handler of {context.full_method} returned {returned.__name__}, "
-                        f"not {method.response_class.DESCRIPTOR.full_name}"
-                    )
-                if transactional and context.deadline_exceeded():
-                    # Leaving the block by an exception rolls the handler's writes back.
-                    raise ProtocolError(
-                        Code.DEADLINE_EXCEEDED,
-                        "the request deadline passed while the handler ran; "
-                        "its changes were rolled back",
-                    )
-                # Rendered before the commit: a response that cannot be sent undoes the call.
-                content = renderer.render(result, media_type)
-                if max_response is not None and len(content) > max_response:
-                    raise ProtocolError(
-                        Code.UNAVAILABLE,
-                        f"prpc: the response size {len(content)} exceeds the client limit "
-                        f"{max_response}",
-                    )
-                duration = time.monotonic() - started
-                told = [o for o in service.observers if _in_transaction(o)]
-                # Without such observers a call outside a transaction touches no database.
-                if told:
-                    with nullcontext() if transactional else transaction.atomic():
-                        for observer in told:
-                            observer.on_call_finished(context, Code.OK, duration)
+            result = method.handler(message, context)
+            returned = result.message_class if isinstance(result, Encoded) else type(result)
+            if not issubclass(returned, method.response_class):
+                raise TypeError(
+                    f"handler of {context.full_method} returned {returned.__name__}, "
+                    f"not {method.response_class.DESCRIPTOR.full_name}"
+                )
+            if transactional and context.deadline_exceeded():
+                # Leaving the block by an exception rolls the handler's writes back.
+                raise ProtocolError(
+                    Code.DEADLINE_EXCEEDED,
+                    "the request deadline passed while the handler ran; "
+                    "its changes were rolled back",
+                )
+            # Rendered before the commit: a response that cannot be sent undoes the call.
+            content = renderer.render(result, media_type)
+            if max_response is not None and len(content) > max_response:
+                raise ProtocolError(
+                    Code.UNAVAILABLE,
+                    f"prpc: the response size {len(content)} exceeds the client limit "
+                    f"{max_response}",
+                )
+            duration = time.monotonic() - started
+            told = [o for o in service.observers if _in_transaction(o)]
+            # Without such observers a call outside a transaction touches no database.
+            if told:
+                with nullcontext() if transactional else transaction.atomic():
+                    for observer in told:
+                        observer.on_call_finished(context, Code.OK, duration)
 
         response = HttpResponse(content, status=200, content_type=media_type)
         if (

@@ -160,3 +160,11 @@ def test_cl_and_tryjob_pages_take_constant_queries(operator_client):
     assert queries(reverse("admin:tryjobs_tryjob_change", args=[reused.pk])) == queries(
         reverse("admin:tryjobs_tryjob_change", args=[(lonely or reused).pk])
     )
+
+
+def test_the_retry_quota_used_is_shown_against_the_quota_allowed(operator_client):
+    run = Run.objects.filter(execution_state__retry_single_quota__isnull=False).first()
+    state = run.execution_state
+    used = state.executions.order_by("-used_quota").first().used_quota
+    page = run_page(operator_client, run.id).content.decode()
+    assert f"retry quota used: {used} of {state.retry_single_quota}" in page

@@ -1128,29 +1128,6 @@ def test_an_in_transaction_observer_that_fails_undoes_the_call(post, caplog):
     assert [code for _, _, code, _ in STATE.observed] == [Code.INTERNAL]
 
 
-def test_the_call_scope_wraps_the_handler_and_in_transaction_observers(post):
-    assert_ok(post("FetchActiveRuns", runs_request("write:scoped")))
-    post("FetchActiveRuns", runs_request("write-then-fail:unscoped"))
-
-    assert STATE.scope_log == [
-        ("FetchActiveRuns", "enter", True, 0),
-        ("FetchActiveRuns", "exit", True, 1),  # after the observer, before the commit
-        ("FetchActiveRuns", "enter", True, 1),  # a failed call leaves by its exception
-    ]
-    assert Group.objects.filter(name="scoped").exists()
-
-
-def test_a_call_scope_that_fails_on_exit_undoes_the_call(post, caplog):
-    STATE.break_call_scope = True
-    response = post("FetchActiveRuns", runs_request("write:unwritten"))
-
-    assert_error(response, 500, Code.INTERNAL, "Internal server error")
-    assert "deferred writes failed" in caplog.text
-    assert not Group.objects.filter(name="unwritten").exists()
-    assert observation_rows() == [f"FetchActiveRuns:{int(Code.INTERNAL)}"]
-    assert [code for _, _, code, _ in STATE.observed] == [Code.INTERNAL]
-
-
 def test_a_response_too_large_to_send_undoes_the_call(post):
     response = post(
         "FetchActiveRuns", runs_request("write-big:unsent:500"), {"X-Prpc-Max-Response-Size": "100"}

@@ -672,8 +672,6 @@ def test_service_rejects_bad_declarations():
         Service(DESCRIPTOR, _handlers(), authenticate="nope")
     with pytest.raises(ImproperlyConfigured, match="no on_call_finished"):
         Service(DESCRIPTOR, _handlers(), observers=[object()])
-    with pytest.raises(ImproperlyConfigured, match="call_scope is not callable"):
-        Service(DESCRIPTOR, _handlers(), call_scope="nope")
     with pytest.raises(ImproperlyConfigured, match="max_request_bytes is not callable"):
         Service(DESCRIPTOR, _handlers(), max_request_bytes=1024)
     with pytest.raises(ImproperlyConfigured, match=r"outside_transaction names unknown .*'Nope'"):

@@ -12,7 +12,6 @@ import base64
 import json
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
@@ -42,22 +41,17 @@ class State:
     counters: dict[str, int] = field(default_factory=dict)
     break_observer: bool = False
     break_transactional_observer: bool = False
-    break_call_scope: bool = False
     # whether the last FetchExcludedCLs handler ran inside a transaction
     handler_in_transaction: bool | None = None
     # method -> body limit, for the service's per-method limits (none when absent)
     method_limits: dict[str, int] = field(default_factory=dict)
-    # (method, "enter" or "exit", whether inside a transaction, in-transaction observations so far)
-    scope_log: list[tuple[str, str, bool, int]] = field(default_factory=list)
 
     def reset(self) -> None:
         with self.lock:
             self.break_observer = False
             self.break_transactional_observer = False
-            self.break_call_scope = False
             self.method_limits.clear()
             self.handler_in_transaction = None
-            self.scope_log.clear()
             self.observed.clear()
             self.observed_in_transaction.clear()
             self.requests.clear()
@@ -94,19 +88,6 @@ class BreakableObserver:
     def on_call_finished(self, context: CallContext, code: int, duration_seconds: float) -> None:
         if STATE.break_observer:
             raise RuntimeError("observer bug")
-
-
-@contextmanager
-def call_scope(context: CallContext):
-    def log(step: str) -> None:
-        inside = transaction.get_connection().in_atomic_block
-        STATE.scope_log.append((context.method, step, inside, len(STATE.observed_in_transaction)))
-
-    log("enter")
-    yield
-    log("exit")
-    if STATE.break_call_scope:
-        raise RuntimeError("deferred writes failed")
 
 
 def authenticate(context: CallContext) -> str:
@@ -287,7 +268,6 @@ service = Service(
     },
     authenticate=authenticate,
     observers=[BreakableObserver(), RecordingObserver(), TransactionalObserver()],
-    call_scope=call_scope,
     max_request_bytes=lambda method: STATE.method_limits.get(method, 1 << 40),
     outside_transaction=["FetchExcludedCLs"],
 )
