@@ -66,6 +66,11 @@ class Metadata:
     def of(cls, message: str) -> Metadata:
         return cls(tuple(git_footers(message)), tuple(legacy_metadata(message)))
 
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """Every pair, footers first: upstream's CL metadata, which reuse keys read."""
+        return self.footers + self.legacy
+
     def values(self, footer: str, legacy_key: str | None = None) -> list[str]:
         values = [value for key, value in self.footers if key == footer]
         if legacy_key is not None:
