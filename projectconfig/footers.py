@@ -97,6 +97,11 @@ class RunOptions:
 
     @classmethod
     def of(cls, metadata: Metadata) -> RunOptions:
+        # Most messages carry only other footers (Bug, Change-Id): nothing to look up.
+        if _OPTION_FOOTERS.isdisjoint(key for key, _ in metadata.footers) and (
+            _OPTION_LEGACY_KEYS.isdisjoint(key for key, _ in metadata.legacy)
+        ):
+            return _NO_OPTIONS
         return cls(
             skip_equivalent_builders=metadata.flag(
                 "No-Equivalent-Builders", "NO_EQUIVALENT_BUILDERS"
@@ -121,3 +126,22 @@ class RunOptions:
             else:
                 merged[field.name] = tuple(item for value in values for item in value)
         return cls(**merged)
+
+
+_NO_OPTIONS = RunOptions()
+# The footers and legacy keys RunOptions.of reads.
+_OPTION_FOOTERS = frozenset(
+    {
+        "No-Equivalent-Builders",
+        "Cq-Do-Not-Cancel-Tryjobs",
+        "No-Tree-Checks",
+        "No-Try",
+        "No-Presubmit",
+        "Cq-Include-Trybots",
+        "Override-Tryjobs-For-Automation",
+        "Cq-Cl-Tag",
+    }
+)
+_OPTION_LEGACY_KEYS = frozenset(
+    {"NO_EQUIVALENT_BUILDERS", "NOTREECHECKS", "NOTRY", "NOPRESUBMIT", "CQ_INCLUDE_TRYBOTS"}
+)

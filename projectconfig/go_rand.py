@@ -24,9 +24,16 @@ ZERO_SEED_REPLACEMENT = 89482311
 WARM_UP_STEPS = 20
 
 
+# 48271^k mod 2³¹−1 for every step seeding takes: a word costs three products, no powers.
+_POWERS = [1]
+for _ in range(WARM_UP_STEPS + 3 * LENGTH + 3):
+    _POWERS.append(_POWERS[-1] * MULTIPLIER % MODULUS)
+_FLOAT32 = struct.Struct("<f")
+
+
 def as_float32(value: float) -> float:
     """Rounds a Python float to the nearest float32, as Go's float32() conversion does."""
-    return struct.unpack("<f", struct.pack("<f", value))[0]
+    return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
 
 
 class GoRand:
@@ -51,9 +58,10 @@ class GoRand:
         word = self._state[i]
         if word is None:
             step = WARM_UP_STEPS + 3 * i
-            x1, x2, x3 = (
-                self._seed * pow(MULTIPLIER, step + k, MODULUS) % MODULUS for k in (1, 2, 3)
-            )
+            seed = self._seed
+            x1 = seed * _POWERS[step + 1] % MODULUS
+            x2 = seed * _POWERS[step + 2] % MODULUS
+            x3 = seed * _POWERS[step + 3] % MODULUS
             word = self._state[i] = ((x1 << 40) ^ (x2 << 20) ^ x3 ^ COOKED[i]) & MASK64
         return word
 
@@ -80,3 +88,104 @@ class GoRand:
 def percent_draw(rand: GoRand) -> float:
     """``float32(rand.Float32() * 100)``: what upstream compares with a float32 percentage."""
     return as_float32(rand.float32() * 100)
+
+
+def draw_of(value: int) -> float | None:
+    """The percent draw Go makes of one ``Int63`` value, None when it draws again instead
+    (the value rounds to 1.0 in ``Float64`` or ``Float32``)."""
+    fraction = value / (1 << 63)
+    if fraction == 1.0:
+        return None
+    single = as_float32(fraction)
+    if single == 1.0:
+        return None
+    return as_float32(single * 100)
+
+
+def _first_value(accepts) -> int:
+    """The least ``Int63`` value `accepts` (monotonic: false, then true) holds for."""
+    low, high = 0, 1 << 63  # accepts(high) is taken to hold
+    while low < high:
+        middle = (low + high) // 2
+        if accepts(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+# ``draw_of`` never decreases with the value, so the values Go draws again from are the
+# ones from here up, and "draw <= percentage" holds exactly for values up to a threshold.
+REDRAW_FROM = _first_value(lambda value: draw_of(value) is None)
+
+
+def selection_threshold(percentage: float) -> int:
+    """The greatest value whose draw is <= `percentage` (a float32), -1 when none is:
+    ``percent_draw(rand) <= percentage`` is ``draw value <= selection_threshold(percentage)``.
+    """
+    return _first_value(lambda value: value >= REDRAW_FROM or draw_of(value) > percentage) - 1
+
+
+# Value n of a fresh generator adds seeded words LENGTH - TAP - 1 - n and LENGTH - 1 - n,
+# neither overwritten before value TAP: the first TAP values come straight from the seed.
+# Per value, the powers and cooked constants of its two words.
+_FRESH_VALUE_TERMS = [
+    tuple(
+        term
+        for i in (LENGTH - TAP - 1 - n, LENGTH - 1 - n)
+        for term in (
+            _POWERS[WARM_UP_STEPS + 3 * i + 1],
+            _POWERS[WARM_UP_STEPS + 3 * i + 2],
+            _POWERS[WARM_UP_STEPS + 3 * i + 3],
+            COOKED[i],
+        )
+    )
+    for n in range(TAP)
+]
+
+
+def fresh_values(seed: int, start: int, stop: int) -> list[int]:
+    """``GoRand(seed).int63()`` values start..stop-1, for stop <= TAP: straight from the
+    seed, without the generator's state. Both words are summed unmasked: the low 63 bits
+    of a sum (and of a XOR) depend only on the low 63 bits of its terms."""
+    seed %= MODULUS
+    seed = seed or ZERO_SEED_REPLACEMENT
+    m = MODULUS
+    return [
+        ((seed * a1 % m) << 40 ^ (seed * a2 % m) << 20 ^ seed * a3 % m ^ ca)
+        + ((seed * b1 % m) << 40 ^ (seed * b2 % m) << 20 ^ seed * b3 % m ^ cb)
+        & MASK63
+        for a1, a2, a3, ca, b1, b2, b3, cb in _FRESH_VALUE_TERMS[start:stop]
+    ]
+
+
+class Draws:
+    """The percent draws of ``GoRand(seed)`` by position, as their ``Int63`` values (compare
+    with ``selection_threshold``), computed only as far as read."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._values: list[int] = []  # Int63 values, in order
+        self._draws: list[int] = []  # the values drawn from (the others made Go draw again)
+        self._rand: GoRand | None = None
+
+    def _more_values(self, count: int) -> None:
+        n = len(self._values)
+        if n + count <= TAP:
+            self._values += fresh_values(self._seed, n, n + count)
+            return
+        if self._rand is None:
+            self._rand = GoRand(self._seed)
+            for _ in range(n):
+                self._rand.int63()
+        self._values += [self._rand.int63() for _ in range(count)]
+
+    def value(self, position: int) -> int:
+        draws = self._draws
+        if position < len(draws):
+            return draws[position]
+        while len(draws) <= position:
+            start = len(self._values)
+            self._more_values(position + 1 - len(draws))
+            draws += [value for value in self._values[start:] if value < REDRAW_FROM]
+        return draws[position]
