@@ -71,16 +71,6 @@ class Metadata:
         """Every pair, footers first: upstream's CL metadata, which reuse keys read."""
         return self.footers + self.legacy
 
-    def values(self, footer: str, legacy_key: str | None = None) -> list[str]:
-        values = [value for key, value in self.footers if key == footer]
-        if legacy_key is not None:
-            values += [value for key, value in self.legacy if key == legacy_key]
-        return values
-
-    def flag(self, footer: str, legacy_key: str | None = None) -> bool:
-        # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
-        return any(value.lower() == "true" for value in self.values(footer, legacy_key))
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -97,22 +87,31 @@ class RunOptions:
 
     @classmethod
     def of(cls, metadata: Metadata) -> RunOptions:
-        # Most messages carry only other footers (Bug, Change-Id): nothing to look up.
-        if _OPTION_FOOTERS.isdisjoint(key for key, _ in metadata.footers) and (
-            _OPTION_LEGACY_KEYS.isdisjoint(key for key, _ in metadata.legacy)
-        ):
+        # One pass over the pairs: each option's values, footer values before legacy ones.
+        found: dict[str, list[str]] = {}
+        for key, value in metadata.footers:
+            if key in _OPTION_FOOTERS:
+                found.setdefault(key, []).append(value)
+        for key, value in metadata.legacy:
+            footer = _LEGACY_FOOTERS.get(key)
+            if footer is not None:
+                found.setdefault(footer, []).append(value)
+        if not found:  # most messages carry only other footers (Bug, Change-Id)
             return _NO_OPTIONS
+
+        def flag(footer: str) -> bool:
+            # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
+            return any(value.lower() == "true" for value in found.get(footer, ()))
+
         return cls(
-            skip_equivalent_builders=metadata.flag(
-                "No-Equivalent-Builders", "NO_EQUIVALENT_BUILDERS"
-            ),
-            avoid_cancelling_tryjobs=metadata.flag("Cq-Do-Not-Cancel-Tryjobs"),
-            skip_tree_checks=metadata.flag("No-Tree-Checks", "NOTREECHECKS"),
-            skip_tryjobs=metadata.flag("No-Try", "NOTRY"),
-            skip_presubmit=metadata.flag("No-Presubmit", "NOPRESUBMIT"),
-            included_tryjobs=tuple(metadata.values("Cq-Include-Trybots", "CQ_INCLUDE_TRYBOTS")),
-            overridden_tryjobs=tuple(metadata.values("Override-Tryjobs-For-Automation")),
-            custom_tryjob_tags=tuple(metadata.values("Cq-Cl-Tag")),
+            skip_equivalent_builders=flag("No-Equivalent-Builders"),
+            avoid_cancelling_tryjobs=flag("Cq-Do-Not-Cancel-Tryjobs"),
+            skip_tree_checks=flag("No-Tree-Checks"),
+            skip_tryjobs=flag("No-Try"),
+            skip_presubmit=flag("No-Presubmit"),
+            included_tryjobs=tuple(found.get("Cq-Include-Trybots", ())),
+            overridden_tryjobs=tuple(found.get("Override-Tryjobs-For-Automation", ())),
+            custom_tryjob_tags=tuple(found.get("Cq-Cl-Tag", ())),
         )
 
     @classmethod
@@ -129,7 +128,7 @@ class RunOptions:
 
 
 _NO_OPTIONS = RunOptions()
-# The footers and legacy keys RunOptions.of reads.
+# The footers RunOptions.of reads.
 _OPTION_FOOTERS = frozenset(
     {
         "No-Equivalent-Builders",
@@ -142,6 +141,11 @@ _OPTION_FOOTERS = frozenset(
         "Cq-Cl-Tag",
     }
 )
-_OPTION_LEGACY_KEYS = frozenset(
-    {"NO_EQUIVALENT_BUILDERS", "NOTREECHECKS", "NOTRY", "NOPRESUBMIT", "CQ_INCLUDE_TRYBOTS"}
-)
+# Legacy keys and the footer each stands for (Cq-Cl-Tag and the rest have none).
+_LEGACY_FOOTERS = {
+    "NO_EQUIVALENT_BUILDERS": "No-Equivalent-Builders",
+    "NOTREECHECKS": "No-Tree-Checks",
+    "NOTRY": "No-Try",
+    "NOPRESUBMIT": "No-Presubmit",
+    "CQ_INCLUDE_TRYBOTS": "Cq-Include-Trybots",
+}

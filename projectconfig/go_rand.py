@@ -159,33 +159,80 @@ def fresh_values(seed: int, start: int, stop: int) -> list[int]:
     ]
 
 
+# Bits 51..62 of a fresh word come from its first product and cooked constant alone: the
+# other two products reach bit 50 at most. So value n's top 12 bits, summed from both words'
+# (mod 2^12), bound it: top << 51 <= value <= (top << 51) + _REST (the two remainders), unless
+# the top bits are all ones and the sum may wrap. A draw far from a threshold needs no more.
+_TOP_TERMS = [(a1, ca >> 51, b1, cb >> 51) for a1, _, _, ca, b1, _, _, cb in _FRESH_VALUE_TERMS]
+_REST = (1 << 52) - 2
+_TOP_MASK = (1 << 12) - 1
+# Values whose top bits are at least this may reach REDRAW_FROM (or wrap): judged exactly.
+_TOP_NEAR_REDRAW = (REDRAW_FROM >> 51) - 1
+
+
+def _fresh_tops(seed: int, start: int, stop: int) -> list[int]:
+    m = MODULUS
+    return [
+        ((seed * a1 % m) >> 11 ^ ca) + ((seed * b1 % m) >> 11 ^ cb) & _TOP_MASK
+        for a1, ca, b1, cb in _TOP_TERMS[start:stop]
+    ]
+
+
 class Draws:
-    """The percent draws of ``GoRand(seed)`` by position, as their ``Int63`` values (compare
-    with ``selection_threshold``), computed only as far as read."""
+    """The percent draws of ``GoRand(seed)`` by position: ``selected(position, threshold)``
+    is ``draw <= percentage`` for ``threshold = selection_threshold(percentage)``.
 
-    def __init__(self, seed: int) -> None:
-        self._seed = seed
-        self._values: list[int] = []  # Int63 values, in order
-        self._draws: list[int] = []  # the values drawn from (the others made Go draw again)
-        self._rand: GoRand | None = None
+    Computed only as far as read, and each value only as exactly as a threshold needs:
+    bounds from its top bits first, the whole value when a threshold falls within them.
+    """
 
-    def _more_values(self, count: int) -> None:
-        n = len(self._values)
-        if n + count <= TAP:
-            self._values += fresh_values(self._seed, n, n + count)
-            return
+    def __init__(self, seed: int, expected: int = 1) -> None:
+        seed %= MODULUS
+        self._seed = seed or ZERO_SEED_REPLACEMENT
+        # How many draws a reader will likely want, made at once (a few dozen at most).
+        self._expected = min(expected, 64)
+        self._looked_at = 0  # Int63 values looked at so far
+        self._draws: list[tuple[int, int, int]] = []  # kept draws: (value index, low, high)
+        self._rand: GoRand | None = None  # for values past TAP, read in order
+
+    def _exact(self, n: int) -> int:
+        if n < TAP:
+            return fresh_values(self._seed, n, n + 1)[0]
         if self._rand is None:
             self._rand = GoRand(self._seed)
             for _ in range(n):
                 self._rand.int63()
-        self._values += [self._rand.int63() for _ in range(count)]
+        return self._rand.int63()
 
-    def value(self, position: int) -> int:
+    def _extend(self, position: int) -> None:
         draws = self._draws
-        if position < len(draws):
-            return draws[position]
         while len(draws) <= position:
-            start = len(self._values)
-            self._more_values(position + 1 - len(draws))
-            draws += [value for value in self._values[start:] if value < REDRAW_FROM]
-        return draws[position]
+            n = self._looked_at
+            wanted = max(position + 1, self._expected) - len(draws)
+            if n + wanted > TAP:
+                value = self._exact(n)
+                self._looked_at = n + 1
+                if value < REDRAW_FROM:
+                    draws.append((n, value, value))
+                continue
+            for index, top in enumerate(_fresh_tops(self._seed, n, n + wanted), n):
+                if top >= _TOP_NEAR_REDRAW:
+                    value = self._exact(index)
+                    if value < REDRAW_FROM:  # otherwise Go draws again: not a draw
+                        draws.append((index, value, value))
+                else:
+                    low = top << 51
+                    draws.append((index, low, low + _REST))
+            self._looked_at = n + wanted
+
+    def selected(self, position: int, threshold: int) -> bool:
+        if position >= len(self._draws):
+            self._extend(position)
+        index, low, high = self._draws[position]
+        if high <= threshold:
+            return True
+        if low > threshold:
+            return False
+        value = self._exact(index)
+        self._draws[position] = (index, value, value)
+        return value <= threshold

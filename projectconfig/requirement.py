@@ -90,10 +90,6 @@ class ChangeList:
     parent_count: int = 1
     commit_message: str = ""
 
-    @property
-    def metadata(self) -> Metadata:
-        return Metadata.of(self.commit_message)
-
 
 @dataclass(frozen=True)
 class Identities:
@@ -234,6 +230,7 @@ class CompiledGroup:
             self.equivalent_draw.append(equivalents)
             experiments += b.experiment != 0
             equivalents += b.equivalent_share != 0
+        self.experiment_draws, self.equivalent_draws = experiments, equivalents
         self._plans: dict[tuple[str, bool, bool, bool], _Plan] = {}
 
     def plan(self, mode: str, options: RunOptions) -> _Plan:
@@ -251,7 +248,7 @@ class CompiledGroup:
         return plan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Step:
     """A builder a run in the plan's mode runs unless its location, draw or owners rule it
     out. For a main-only builder, `entry` is its one encoded Definition (field 1 of a
@@ -265,6 +262,7 @@ class _Step:
     definition: bytes = b""  # the Definition alone, for runs that add experiments
     draw: int | None = None
     allowlist: tuple[str, ...] = ()
+    fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
 
 
 class _Plan:
@@ -307,13 +305,16 @@ class _Plan:
                     avoid_cancelling,
                     (),
                 ).SerializeToString()
+                draw = group.experiment_draw[index] if builder.experiment != 0 else None
+                allowlist = tuple(config.owner_whitelist_group)
                 step = _Step(
                     index,
                     builder,
                     _encoded(1, definition),
                     definition,
-                    group.experiment_draw[index] if builder.experiment != 0 else None,
-                    tuple(config.owner_whitelist_group),
+                    draw,
+                    allowlist,
+                    fixed=draw is None and not allowlist,
                 )
             else:
                 step = _Step(index, builder)
@@ -601,83 +602,93 @@ def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailu
     plan = group.plan(run.mode, context.options)
     admitted = plan.unfiltered | plan.location.mask(run.cls)
     steps = plan.steps
-    # The admitted steps in config order, then named builders merged in by index.
-    order: list[_Step | int] = []
-    while admitted:
-        low = admitted & -admitted
-        order.append(steps[low.bit_length() - 1])
-        admitted ^= low
-    if included:
-        named = {i for name in included for i in group.by_name.get(name, ())}
-        order = sorted(
-            [step for step in order if step.index not in named] + list(named),
-            key=lambda item: item if isinstance(item, int) else item.index,
-        )
-
     suffix = b"".join(_encoded(9, name.encode()) for name in context.experiments)
-    draws = _RunDraws(run.cls)
-    entries = []
+    draws = _RunDraws(run.cls, group)
+    entries: list[bytes] = []
+    append = entries.append
+    # Builders named in a footer go through their whole procedure, at their place in order.
+    named = {i for name in included for i in group.by_name.get(name, ())}
+    pending = sorted(named, reverse=True)  # the next one last
+    end = len(group.builders)
     first_failure = None
-    for step in order:
-        if isinstance(step, int):  # a builder named in a footer
-            builder, step = group.builders[step], None
+    while True:
+        if admitted:  # the admitted steps, lowest bit (first in config order) first
+            low = admitted & -admitted
+            admitted ^= low
+            step = steps[low.bit_length() - 1]
+            index = step.index
         else:
-            builder = step.builder
-            if step.entry is not None:
-                if step.draw is not None and (
-                    draws.experiment(step.draw) > builder.experiment_threshold
-                ):
-                    continue
-                if step.allowlist and context.denied(step.allowlist):
-                    continue
-                entries.append(step.entry if not suffix else _encoded(1, step.definition + suffix))
-                continue
-        outcome = _builder_outcome(
-            context,
-            builder,
-            included,
-            step is not None
-            and builder.experiment != 0
-            and (
-                draws.experiment(group.experiment_draw[step.index]) <= builder.experiment_threshold
-            ),
-            step is not None
-            and builder.equivalent_share != 0
-            and (
-                draws.equivalent(group.equivalent_draw[step.index]) <= builder.equivalent_threshold
-            ),
-            location_judged=step is not None and builder._filter_error is None,
-        )
-        if isinstance(outcome, ComputationFailure):
-            first_failure = first_failure or outcome
-        elif outcome is not None:
-            entries.append(_encoded(1, outcome.SerializeToString()))
-    return first_failure or b"".join(entries)
+            step, index = None, end
+        while pending and pending[-1] <= index:
+            outcome = _builder_outcome(
+                context, group.builders[pending.pop()], included, False, False
+            )
+            if isinstance(outcome, ComputationFailure):
+                first_failure = first_failure or outcome
+            elif outcome is not None:
+                append(_encoded(1, outcome.SerializeToString()))
+        if step is None:
+            return first_failure or b"".join(entries)
+        if named and index in named:
+            continue
+        if step.fixed and not suffix:
+            append(step.entry)
+            continue
+        entry = _step_entry(context, draws, step, suffix)
+        if entry is not None:
+            append(entry)
+
+
+def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes) -> bytes | None:
+    """The encoded Definition an admitted step not named in a footer gives, if any."""
+    builder = step.builder
+    if step.entry is not None:
+        if step.draw is not None and not draws.experiment(step.draw, builder.experiment_threshold):
+            return None
+        if step.allowlist and context.denied(step.allowlist):
+            return None
+        return step.entry if not suffix else _encoded(1, step.definition + suffix)
+    group = context.group
+    outcome = _builder_outcome(
+        context,
+        builder,
+        set(),
+        builder.experiment != 0
+        and draws.experiment(group.experiment_draw[step.index], builder.experiment_threshold),
+        builder.equivalent_share != 0
+        and draws.equivalent(group.equivalent_draw[step.index], builder.equivalent_threshold),
+        location_judged=builder._filter_error is None,
+    )
+    # Only a named builder can fail: here it is a Definition or nothing.
+    return None if outcome is None else _encoded(1, outcome.SerializeToString())
 
 
 class _RunDraws:
     """A run's two streams of draws (§8.4), seeded only if a builder reads one."""
 
-    __slots__ = ("_cls", "_experiment", "_equivalent")
+    __slots__ = ("_cls", "_group", "_experiment", "_equivalent")
 
-    def __init__(self, cls: Sequence[ChangeList]) -> None:
+    def __init__(self, cls: Sequence[ChangeList], group: CompiledGroup) -> None:
         self._cls = cls
+        self._group = group
         self._experiment: Draws | None = None
         self._equivalent: Draws | None = None
 
     def _seed(self) -> None:
         experiment_seed, equivalent_seed = fresh_values(selection_seed(self._cls), 0, 2)
-        self._experiment, self._equivalent = Draws(experiment_seed), Draws(equivalent_seed)
+        # A run reading one draw most likely reads the others of the group's builders.
+        self._experiment = Draws(experiment_seed, self._group.experiment_draws)
+        self._equivalent = Draws(equivalent_seed, self._group.equivalent_draws)
 
-    def experiment(self, position: int) -> int:
+    def experiment(self, position: int, threshold: int) -> bool:
         if self._experiment is None:
             self._seed()
-        return self._experiment.value(position)
+        return self._experiment.selected(position, threshold)
 
-    def equivalent(self, position: int) -> int:
+    def equivalent(self, position: int, threshold: int) -> bool:
         if self._equivalent is None:
             self._seed()
-        return self._equivalent.value(position)
+        return self._equivalent.selected(position, threshold)
 
 
 def _builder_outcome(

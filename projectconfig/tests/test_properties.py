@@ -207,9 +207,7 @@ def test_draw_values_against_thresholds_are_gos_percent_draws(seed, positions, p
     draws = Draws(seed)
     threshold = selection_threshold(as_float32(percentage))
     for position in positions:  # in any order, as builders read them
-        assert (draws.value(position) <= threshold) == (
-            sequence[position] <= as_float32(percentage)
-        )
+        assert draws.selected(position, threshold) == (sequence[position] <= as_float32(percentage))
 
 
 def test_values_that_go_draws_again_from_are_skipped():
