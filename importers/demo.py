@@ -29,7 +29,7 @@ from importers.demo_script import (
 )
 from importers.demo_world import ACTOR, TOKEN_PREFIX, DemoError, DemoWorld
 from migration_api.models import ApiCall, ApiToken
-from projectconfig.models import ConfigVersion
+from projectconfig.models import ConfigVersion, GroupMembership
 from runs.models import (
     CL,
     FinishedCQDRun,
@@ -97,6 +97,9 @@ def demo_querysets() -> dict[str, QuerySet]:
         "projectconfig.ConfigVersion": ConfigVersion.objects.filter(
             source__startswith=CONFIG_SOURCE_PREFIX
         ),
+        "projectconfig.GroupMembership": GroupMembership.objects.filter(
+            source__startswith=CONFIG_SOURCE_PREFIX
+        ),
         "tryjobs.Tryjob": Tryjob.objects.filter(
             id__in=Tryjob.objects.filter(
                 Q(launched_by__in=run_ids) | Q(cl_patchsets__cl__in=cls)
@@ -138,6 +141,7 @@ def _delete_demo() -> dict[str, int]:
             "runs.FinishedCQDRun",
             "runs.Run",
             "projectconfig.ConfigVersion",  # once no run uses them
+            "projectconfig.GroupMembership",
             "runs.ProjectVerifierChange",
             "runs.ProjectVerifier",
             "runs.NetrcToken",

@@ -32,6 +32,9 @@ GERRIT_DOMAIN = "review.demo.invalid"
 # "demo:<file>"); the runs it starts get their requirement from it, as the service's do.
 CONFIGS = Path(__file__).resolve().parent / "demo_configs"
 CONFIG_SOURCE_PREFIX = "demo:"
+# The LUCI groups the configs name, and who is in them (projectconfig.groups).
+GROUPS_FILE = "groups.json"
+GROUPS_SOURCE = f"{CONFIG_SOURCE_PREFIX}importers/demo_configs/{GROUPS_FILE}"
 
 
 @dataclass(frozen=True)

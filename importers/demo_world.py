@@ -12,7 +12,7 @@ actors:
   runs.serializers), then started, cancelled and ended by runs.actions.
 * Project configs are the commit-queue.cfg files of importers/demo_configs, imported through
   projectconfig.actions a day before the first run (with the demo's *.demo.invalid Gerrit
-  hosts allowed).
+  hosts allowed), with the LUCI group memberships of its groups.json (projectconfig.groups).
 * Buildbucket is tryjobs.fake_backend.FakeBackend (TRYJOB_BACKEND): cvsite-verified runs start
   with the requirement of their project's config (tryjobs.operations.start_run_from_config),
   and the executor launches, reuses and retries; each build then ends as its run's story
@@ -47,10 +47,13 @@ from cvproto.times import to_timestamp
 from gerrit.client import client_for_host
 from gerrit.fake import FakeGerrit, account
 from importers.demo_script import (
+    CONFIGS,
     CQDAEMON_IN_CHARGE,
     CQDAEMON_VERIFIES,
     CVSITE,
     DEMO_HOSTS,
+    GROUPS_FILE,
+    GROUPS_SOURCE,
     PROJECTS,
     STORY_BY_NAME,
     Build,
@@ -62,6 +65,7 @@ from importers.demo_script import (
 )
 from migration_api.models import ApiToken
 from projectconfig.actions import import_config
+from projectconfig.groups import import_groups, parse_groups
 from projectconfig.validation import GERRIT_HOST_SUFFIXES
 from runs import actions, clock, serializers
 from runs.ids import AttemptKeyCL, RunID, attempt_key
@@ -248,6 +252,8 @@ class DemoWorld:
     # Moments of the script ---------------------------------------------------------------
 
     def import_configs(self) -> None:
+        groups = parse_groups((CONFIGS / GROUPS_FILE).read_text(), GROUPS_SOURCE)
+        import_groups(groups, GROUPS_SOURCE, imported_at=clock.now())
         for project in PROJECTS:
             if project.config:
                 import_config(
