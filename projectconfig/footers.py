@@ -48,6 +48,8 @@ def git_footers(message: str) -> list[tuple[str, str]]:
 def legacy_metadata(message: str) -> list[tuple[str, str]]:
     """``KEY=value`` lines anywhere in the message, lowest line first, values trimmed."""
     pairs = []
+    if "=" not in message:  # most messages: no line to look at
+        return pairs
     for line in reversed(message.splitlines()):
         match = LEGACY_LINE.match(line)
         if match is not None:
