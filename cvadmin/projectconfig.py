@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from cvadmin.base import ReadOnlyAdmin
-from projectconfig.models import ConfigVersion
+from projectconfig.models import ConfigVersion, GroupMembership
 
 # Lines of unchanged text shown around each change.
 DIFF_CONTEXT_LINES = 3
@@ -119,3 +119,15 @@ class ConfigVersionAdmin(ReadOnlyAdmin):
             .values_list("version", flat=True),
         }
         return TemplateResponse(request, "admin/projectconfig/configversion/diff.html", context)
+
+
+@admin.register(GroupMembership)
+class GroupMembershipAdmin(ReadOnlyAdmin):
+    """Who is in which LUCI group, as `manage.py import_groups` loaded it: what owner
+    allowlists of builders and tryjob experiments are checked against."""
+
+    list_display = ["group", "email", "source", "imported_at"]
+    list_filter = ["group", "source"]
+    search_fields = ["=email", "=group"]
+    ordering = ["group", "email"]
+    fields = ["group", "email", "source", "imported_at"]

@@ -21,6 +21,7 @@ from django_tasks_db.models import DBTaskResult
 
 from gerrit.fake import FakeGerrit
 from importers.demo_script import (
+    CONFIG_SOURCE_PREFIX,
     DEMO_HOSTS,
     DEMO_PROJECTS,
     PROJECTS,
@@ -28,6 +29,7 @@ from importers.demo_script import (
 )
 from importers.demo_world import ACTOR, TOKEN_PREFIX, DemoError, DemoWorld
 from migration_api.models import ApiCall, ApiToken
+from projectconfig.models import ConfigVersion, GroupMembership
 from runs.models import (
     CL,
     FinishedCQDRun,
@@ -69,7 +71,7 @@ class DemoSummary:
 
 def demo_querysets() -> dict[str, QuerySet]:
     """The demo's rows per model label: everything about the CLs on the demo's Gerrit hosts,
-    and what the demo's CQDaemons and operators did."""
+    what the demo's CQDaemons and operators did, and the config versions it imported."""
     cls = CL.objects.filter(host__in=DEMO_HOSTS)
     runs = Run.objects.filter(
         project__in=DEMO_PROJECTS, run_cls__cl__host__in=DEMO_HOSTS
@@ -92,6 +94,12 @@ def demo_querysets() -> dict[str, QuerySet]:
         ),
         "runs.ProjectVerifier": ProjectVerifier.objects.filter(changed_by__startswith=f"{ACTOR}:"),
         "runs.NetrcToken": NetrcToken.objects.filter(gerrit_host__in=DEMO_HOSTS),
+        "projectconfig.ConfigVersion": ConfigVersion.objects.filter(
+            source__startswith=CONFIG_SOURCE_PREFIX
+        ),
+        "projectconfig.GroupMembership": GroupMembership.objects.filter(
+            source__startswith=CONFIG_SOURCE_PREFIX
+        ),
         "tryjobs.Tryjob": Tryjob.objects.filter(
             id__in=Tryjob.objects.filter(
                 Q(launched_by__in=run_ids) | Q(cl_patchsets__cl__in=cls)
@@ -132,6 +140,8 @@ def _delete_demo() -> dict[str, int]:
             "runs.ReportedRunsSnapshot",
             "runs.FinishedCQDRun",
             "runs.Run",
+            "projectconfig.ConfigVersion",  # once no run uses them
+            "projectconfig.GroupMembership",
             "runs.ProjectVerifierChange",
             "runs.ProjectVerifier",
             "runs.NetrcToken",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -27,6 +28,13 @@ BUILDBUCKET_HOST = "cr-buildbucket.appspot.com"
 # Hosts under the reserved .invalid domain (RFC 6761): nothing the demo leaves behind (a
 # submission the task worker picks up after seeding, say) can ever reach a real Gerrit.
 GERRIT_DOMAIN = "review.demo.invalid"
+# The commit-queue.cfg of each cvsite-verified project, imported as its config (source
+# "demo:<file>"); the runs it starts get their requirement from it, as the service's do.
+CONFIGS = Path(__file__).resolve().parent / "demo_configs"
+CONFIG_SOURCE_PREFIX = "demo:"
+# The LUCI groups the configs name, and who is in them (projectconfig.groups).
+GROUPS_FILE = "groups.json"
+GROUPS_SOURCE = f"{CONFIG_SOURCE_PREFIX}importers/demo_configs/{GROUPS_FILE}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,8 @@ class Project:
     authors: tuple[Account, ...]
     subjects: tuple[str, ...]
     files: tuple[str, ...]
-    builders: tuple[Builder, ...]  # the requirement of dry and full runs
+    # The requirement of dry and full runs: what its config (`config`) gives them.
+    builders: tuple[Builder, ...]
     modes: tuple[tuple[str, int], ...]  # (mode, weight)
     share: int  # of the generated runs
     verifier: str
@@ -87,6 +96,14 @@ class Project:
     new_patchset_builders: tuple[Builder, ...] = ()
     # (days before now, verifier): who verifies from then on; CQDaemon before the first switch.
     switches: tuple[tuple[float, str], ...] = ()
+    config: str = ""  # its commit-queue.cfg in CONFIGS, if it has one
+
+    @property
+    def config_source(self) -> str:
+        return f"{CONFIG_SOURCE_PREFIX}importers/demo_configs/{self.config}"
+
+    def config_text(self) -> str:
+        return (CONFIGS / self.config).read_text()
 
     @property
     def host(self) -> str:
@@ -100,8 +117,8 @@ class Project:
         return self.builders
 
     def requirement(self, mode: str, *, without_last: bool = False) -> tryjob_pb.Requirement:
-        """The requirement of a run in `mode` (`without_last`: once the project's config
-        dropped the last of its builders)."""
+        """The requirement of a run in `mode`, as its config gives it (a test holds them
+        together; `without_last`: once an operator dropped the last of its builders)."""
         single, global_, failure, transient, timeout = self.retry
         builders = self.builders_for(mode)[: -1 if without_last else None]
         msg = tryjob_pb.Requirement(definitions=[b.definition() for b in builders])
@@ -155,6 +172,7 @@ PROJECTS: tuple[Project, ...] = (
         retry=(1, 2, 1, 1, 2),
         new_patchset_builders=(CR_CLANG_TIDY,),
         switches=((HISTORY.days + 1, CVSITE),),
+        config="chromium.cfg",
     ),
     Project(
         "angle",
@@ -176,6 +194,7 @@ PROJECTS: tuple[Project, ...] = (
         quick_builders=(ANGLE_PRESUBMIT, ANGLE_LINUX),
         # CQDaemon verified angle until an operator moved it to cvsite two days ago.
         switches=((2, CVSITE),),
+        config="angle.cfg",
     ),
     Project(
         "webrtc",
@@ -248,8 +267,9 @@ PERMISSION_DENIED = 7
 class Story:
     """What happens to a run: how the builds of some of its builders end (by position in the
     requirement, attempt after attempt; the last attempt repeats), whether its owner removes
-    the vote (`cancel_after` minutes after the trigger), and whether the project's config
-    drops a builder while it runs (`config_change_after`)."""
+    the vote (`cancel_after` minutes after the trigger), and whether an operator drops a
+    builder from its requirement while it runs (`config_change_after`), as a config change
+    would."""
 
     name: str
     weight: int

@@ -10,9 +10,13 @@ actors:
   result messages and submissions are delivered to it by the real tasks.
 * Runs are created as runs/tests/factories.py does (IDs from runs.ids, snapshots through
   runs.serializers), then started, cancelled and ended by runs.actions.
-* Buildbucket is tryjobs.fake_backend.FakeBackend (TRYJOB_BACKEND): cvsite-verified runs get
-  their requirement through tryjobs.operations, which launch, reuse and retry; each build then
-  ends as its run's story says, reported as a batch of build updates would be.
+* Project configs are the commit-queue.cfg files of importers/demo_configs, imported through
+  projectconfig.actions a day before the first run (with the demo's *.demo.invalid Gerrit
+  hosts allowed), with the LUCI group memberships of its groups.json (projectconfig.groups).
+* Buildbucket is tryjobs.fake_backend.FakeBackend (TRYJOB_BACKEND): cvsite-verified runs start
+  with the requirement of their project's config (tryjobs.operations.start_run_from_config),
+  and the executor launches, reuses and retries; each build then ends as its run's story
+  says, reported as a batch of build updates would be.
 * CQDaemon calls the Migration API in-process through Django's test client, with a token made
   by migration_api: FetchActiveRuns, PostGerritMessage, ReportRuns, ReportVerifiedRun,
   FetchRunStatus, FetchExcludedCLs, ReportFinishedRun, ReportUsedNetrc.
@@ -43,10 +47,13 @@ from cvproto.times import to_timestamp
 from gerrit.client import client_for_host
 from gerrit.fake import FakeGerrit, account
 from importers.demo_script import (
+    CONFIGS,
     CQDAEMON_IN_CHARGE,
     CQDAEMON_VERIFIES,
     CVSITE,
     DEMO_HOSTS,
+    GROUPS_FILE,
+    GROUPS_SOURCE,
     PROJECTS,
     STORY_BY_NAME,
     Build,
@@ -57,6 +64,9 @@ from importers.demo_script import (
     Story,
 )
 from migration_api.models import ApiToken
+from projectconfig.actions import import_config
+from projectconfig.groups import import_groups, parse_groups
+from projectconfig.validation import GERRIT_HOST_SUFFIXES
 from runs import actions, clock, serializers
 from runs.ids import AttemptKeyCL, RunID, attempt_key
 from runs.lifecycle import record_event
@@ -75,7 +85,7 @@ from runs.models import (
 from tryjobs.backend import get_backend
 from tryjobs.fake_backend import FakeBackend
 from tryjobs.models import TryjobStatus
-from tryjobs.operations import set_requirement
+from tryjobs.operations import set_requirement, start_run_from_config
 from tryjobs.updates import TryjobUpdate, record_tryjob_updates
 
 __all__ = ["ACTOR", "TOKEN_PREFIX", "DemoError", "DemoWorld"]
@@ -83,6 +93,7 @@ __all__ = ["ACTOR", "TOKEN_PREFIX", "DemoError", "DemoWorld"]
 ACTOR = "demo"  # prefix of the actors the demo plays (users, operators, the run creator)
 TOKEN_PREFIX = "demo-cqdaemon-"
 NETRC_TOKEN = "demo-netrc-token"  # fake: the .invalid hosts have no Gerrit to log in to
+DEMO_HOST_SUFFIX = ".demo.invalid"
 CQ_BOT = account(1_000_900, "commit-bot@chromium.org", "LUCI CQ")
 START_DELAY = timedelta(seconds=20)  # from the vote to the run's start
 CQDAEMON_DELAY = timedelta(minutes=1)  # from the start to CQDaemon's first look
@@ -198,6 +209,7 @@ class DemoWorld:
         # Every project has its CQDaemon during the migration, busy or not.
         self.cqdaemons = {p.name: _CQDaemon(self, p) for p in PROJECTS}
         start = min(p.trigger for p in plans) - timedelta(days=1)
+        self.at(start, self.import_configs)
         self.at(start, self.report_netrc_tokens)
         for project in PROJECTS:
             for days, verifier in project.switches:
@@ -238,6 +250,19 @@ class DemoWorld:
         )
 
     # Moments of the script ---------------------------------------------------------------
+
+    def import_configs(self) -> None:
+        groups = parse_groups((CONFIGS / GROUPS_FILE).read_text(), GROUPS_SOURCE)
+        import_groups(groups, GROUPS_SOURCE, imported_at=clock.now())
+        for project in PROJECTS:
+            if project.config:
+                import_config(
+                    project.name,
+                    project.config_text(),
+                    project.config_source,
+                    gerrit_host_suffixes=(*GERRIT_HOST_SUFFIXES, DEMO_HOST_SUFFIX),
+                    imported_at=clock.now(),
+                )
 
     def report_netrc_tokens(self) -> None:
         for cqdaemon in {c.project.host: c for c in self.cqdaemons.values()}.values():
@@ -295,13 +320,14 @@ class DemoWorld:
     def start(self, run: _Run) -> Callable[[], None]:
         def start() -> None:
             plan = run.plan
-            actions.start_run(run.id, f"{ACTOR}:run-manager")
-            run.started = True
-            if ProjectVerifier.of(plan.project.name) == Verifier.CVSITE:
+            by_cvsite = ProjectVerifier.of(plan.project.name) == Verifier.CVSITE
+            if by_cvsite:
                 self.arm_launch_failures(run, {d: 0 for d in range(len(self.builders(run)))})
-                set_requirement(
-                    run.id, plan.project.requirement(plan.mode), f"{ACTOR}:project-config"
-                )
+            outcome = start_run_from_config(run.id, f"{ACTOR}:run-manager")
+            run.started = True
+            if by_cvsite:
+                if outcome.kind != "started":
+                    raise DemoError(f"not started from its config: {outcome.summary()}")
                 if plan.story.config_change_after is not None and len(self.builders(run)) > 1:
                     change_at = plan.trigger + timedelta(minutes=plan.story.config_change_after)
                     self.at(change_at, self.drop_last_builder(run))
@@ -317,12 +343,13 @@ class DemoWorld:
         return start
 
     def drop_last_builder(self, run: _Run) -> Callable[[], None]:
-        """The project's config loses a builder: the run gets the new requirement."""
+        """An operator drops the run's last builder, as a config change would (a new config
+        version would change every running run of the project, not this one alone)."""
 
         def drop_last_builder() -> None:
             if Run.objects.filter(id=run.id, status=RunStatus.RUNNING).exists():
                 requirement = run.plan.project.requirement(run.plan.mode, without_last=True)
-                set_requirement(run.id, requirement, f"{ACTOR}:project-config")
+                set_requirement(run.id, requirement, f"{ACTOR}:operator")
 
         return drop_last_builder
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,7 +23,7 @@ from cvproto.cv.config import config_pb2
 from projectconfig.compiled import CompiledConfig
 from projectconfig.models import ConfigVersion
 from projectconfig.signals import config_imported
-from projectconfig.validation import validate
+from projectconfig.validation import GERRIT_HOST_SUFFIXES, validate
 
 
 class ConfigRejected(Exception):
@@ -40,15 +42,18 @@ class ConfigRejected(Exception):
         )
 
 
-def parse_config(text: str, source: str) -> config_pb2.Config:
-    """A cv.config.Config from its text format; refuses a parse error or an invalid config."""
+def parse_config(
+    text: str, source: str, gerrit_host_suffixes: Sequence[str] = GERRIT_HOST_SUFFIXES
+) -> config_pb2.Config:
+    """A cv.config.Config from its text format; refuses a parse error or an invalid config
+    (`gerrit_host_suffixes`: the Gerrit hosts it may name, validation.GERRIT_HOST_SUFFIXES)."""
     config = config_pb2.Config()
     try:
         text_format.Parse(text, config)
     except text_format.ParseError as e:
         # ParseError's text starts with "line:column", which follows the file name well.
         raise ConfigRejected(source, [f"{source}:{e}"]) from None
-    errors = validate(config)
+    errors = validate(config, gerrit_host_suffixes)
     if errors:
         raise ConfigRejected(source, errors)
     return config
@@ -74,8 +79,17 @@ def current_version(project: str) -> ConfigVersion | None:
     return ConfigVersion.objects.filter(project=project).order_by("-version").first()
 
 
-def import_config(project: str, text: str, source: str) -> ImportResult:
-    config = parse_config(text, source)
+def import_config(
+    project: str,
+    text: str,
+    source: str,
+    *,
+    gerrit_host_suffixes: Sequence[str] = GERRIT_HOST_SUFFIXES,
+    imported_at: datetime | None = None,
+) -> ImportResult:
+    """Stores `text` as the project's next version unless it is the current one's content.
+    `imported_at` (default now) is for a caller replaying history, as the demo does."""
+    config = parse_config(text, source, gerrit_host_suffixes)
     content = config.SerializeToString(deterministic=True)
     sha256 = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
@@ -101,7 +115,7 @@ def import_config(project: str, text: str, source: str) -> ImportResult:
                     builder_count=sum(
                         len(group.verifiers.tryjob.builders) for group in config.config_groups
                     ),
-                    imported_at=timezone.now(),
+                    imported_at=imported_at or timezone.now(),
                 )
         except IntegrityError:
             # Two first imports of a project raced (no row to lock): the other one won.

@@ -48,6 +48,8 @@ def git_footers(message: str) -> list[tuple[str, str]]:
 def legacy_metadata(message: str) -> list[tuple[str, str]]:
     """``KEY=value`` lines anywhere in the message, lowest line first, values trimmed."""
     pairs = []
+    if "=" not in message:  # most messages: no line to look at
+        return pairs
     for line in reversed(message.splitlines()):
         match = LEGACY_LINE.match(line)
         if match is not None:
@@ -66,15 +68,10 @@ class Metadata:
     def of(cls, message: str) -> Metadata:
         return cls(tuple(git_footers(message)), tuple(legacy_metadata(message)))
 
-    def values(self, footer: str, legacy_key: str | None = None) -> list[str]:
-        values = [value for key, value in self.footers if key == footer]
-        if legacy_key is not None:
-            values += [value for key, value in self.legacy if key == legacy_key]
-        return values
-
-    def flag(self, footer: str, legacy_key: str | None = None) -> bool:
-        # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
-        return any(value.lower() == "true" for value in self.values(footer, legacy_key))
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """Every pair, footers first: upstream's CL metadata, which reuse keys read."""
+        return self.footers + self.legacy
 
 
 @dataclass(frozen=True)
@@ -92,17 +89,31 @@ class RunOptions:
 
     @classmethod
     def of(cls, metadata: Metadata) -> RunOptions:
+        # One pass over the pairs: each option's values, footer values before legacy ones.
+        found: dict[str, list[str]] = {}
+        for key, value in metadata.footers:
+            if key in _OPTION_FOOTERS:
+                found.setdefault(key, []).append(value)
+        for key, value in metadata.legacy:
+            footer = _LEGACY_FOOTERS.get(key)
+            if footer is not None:
+                found.setdefault(footer, []).append(value)
+        if not found:  # most messages carry only other footers (Bug, Change-Id)
+            return _NO_OPTIONS
+
+        def flag(footer: str) -> bool:
+            # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
+            return any(value.lower() == "true" for value in found.get(footer, ()))
+
         return cls(
-            skip_equivalent_builders=metadata.flag(
-                "No-Equivalent-Builders", "NO_EQUIVALENT_BUILDERS"
-            ),
-            avoid_cancelling_tryjobs=metadata.flag("Cq-Do-Not-Cancel-Tryjobs"),
-            skip_tree_checks=metadata.flag("No-Tree-Checks", "NOTREECHECKS"),
-            skip_tryjobs=metadata.flag("No-Try", "NOTRY"),
-            skip_presubmit=metadata.flag("No-Presubmit", "NOPRESUBMIT"),
-            included_tryjobs=tuple(metadata.values("Cq-Include-Trybots", "CQ_INCLUDE_TRYBOTS")),
-            overridden_tryjobs=tuple(metadata.values("Override-Tryjobs-For-Automation")),
-            custom_tryjob_tags=tuple(metadata.values("Cq-Cl-Tag")),
+            skip_equivalent_builders=flag("No-Equivalent-Builders"),
+            avoid_cancelling_tryjobs=flag("Cq-Do-Not-Cancel-Tryjobs"),
+            skip_tree_checks=flag("No-Tree-Checks"),
+            skip_tryjobs=flag("No-Try"),
+            skip_presubmit=flag("No-Presubmit"),
+            included_tryjobs=tuple(found.get("Cq-Include-Trybots", ())),
+            overridden_tryjobs=tuple(found.get("Override-Tryjobs-For-Automation", ())),
+            custom_tryjob_tags=tuple(found.get("Cq-Cl-Tag", ())),
         )
 
     @classmethod
@@ -116,3 +127,27 @@ class RunOptions:
             else:
                 merged[field.name] = tuple(item for value in values for item in value)
         return cls(**merged)
+
+
+_NO_OPTIONS = RunOptions()
+# The footers RunOptions.of reads.
+_OPTION_FOOTERS = frozenset(
+    {
+        "No-Equivalent-Builders",
+        "Cq-Do-Not-Cancel-Tryjobs",
+        "No-Tree-Checks",
+        "No-Try",
+        "No-Presubmit",
+        "Cq-Include-Trybots",
+        "Override-Tryjobs-For-Automation",
+        "Cq-Cl-Tag",
+    }
+)
+# Legacy keys and the footer each stands for (Cq-Cl-Tag and the rest have none).
+_LEGACY_FOOTERS = {
+    "NO_EQUIVALENT_BUILDERS": "No-Equivalent-Builders",
+    "NOTREECHECKS": "No-Tree-Checks",
+    "NOTRY": "No-Try",
+    "NOPRESUBMIT": "No-Presubmit",
+    "CQ_INCLUDE_TRYBOTS": "Cq-Include-Trybots",
+}

@@ -24,9 +24,16 @@ ZERO_SEED_REPLACEMENT = 89482311
 WARM_UP_STEPS = 20
 
 
+# 48271^k mod 2³¹−1 for every step seeding takes: a word costs three products, no powers.
+_POWERS = [1]
+for _ in range(WARM_UP_STEPS + 3 * LENGTH + 3):
+    _POWERS.append(_POWERS[-1] * MULTIPLIER % MODULUS)
+_FLOAT32 = struct.Struct("<f")
+
+
 def as_float32(value: float) -> float:
     """Rounds a Python float to the nearest float32, as Go's float32() conversion does."""
-    return struct.unpack("<f", struct.pack("<f", value))[0]
+    return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
 
 
 class GoRand:
@@ -51,9 +58,10 @@ class GoRand:
         word = self._state[i]
         if word is None:
             step = WARM_UP_STEPS + 3 * i
-            x1, x2, x3 = (
-                self._seed * pow(MULTIPLIER, step + k, MODULUS) % MODULUS for k in (1, 2, 3)
-            )
+            seed = self._seed
+            x1 = seed * _POWERS[step + 1] % MODULUS
+            x2 = seed * _POWERS[step + 2] % MODULUS
+            x3 = seed * _POWERS[step + 3] % MODULUS
             word = self._state[i] = ((x1 << 40) ^ (x2 << 20) ^ x3 ^ COOKED[i]) & MASK64
         return word
 
@@ -80,3 +88,151 @@ class GoRand:
 def percent_draw(rand: GoRand) -> float:
     """``float32(rand.Float32() * 100)``: what upstream compares with a float32 percentage."""
     return as_float32(rand.float32() * 100)
+
+
+def draw_of(value: int) -> float | None:
+    """The percent draw Go makes of one ``Int63`` value, None when it draws again instead
+    (the value rounds to 1.0 in ``Float64`` or ``Float32``)."""
+    fraction = value / (1 << 63)
+    if fraction == 1.0:
+        return None
+    single = as_float32(fraction)
+    if single == 1.0:
+        return None
+    return as_float32(single * 100)
+
+
+def _first_value(accepts) -> int:
+    """The least ``Int63`` value `accepts` (monotonic: false, then true) holds for."""
+    low, high = 0, 1 << 63  # accepts(high) is taken to hold
+    while low < high:
+        middle = (low + high) // 2
+        if accepts(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+# ``draw_of`` never decreases with the value, so the values Go draws again from are the
+# ones from here up, and "draw <= percentage" holds exactly for values up to a threshold.
+REDRAW_FROM = _first_value(lambda value: draw_of(value) is None)
+
+
+def selection_threshold(percentage: float) -> int:
+    """The greatest value whose draw is <= `percentage` (a float32), -1 when none is:
+    ``percent_draw(rand) <= percentage`` is ``draw value <= selection_threshold(percentage)``.
+    """
+    return _first_value(lambda value: value >= REDRAW_FROM or draw_of(value) > percentage) - 1
+
+
+# Value n of a fresh generator adds seeded words LENGTH - TAP - 1 - n and LENGTH - 1 - n,
+# neither overwritten before value TAP: the first TAP values come straight from the seed.
+# Per value, the powers and cooked constants of its two words.
+_FRESH_VALUE_TERMS = [
+    tuple(
+        term
+        for i in (LENGTH - TAP - 1 - n, LENGTH - 1 - n)
+        for term in (
+            _POWERS[WARM_UP_STEPS + 3 * i + 1],
+            _POWERS[WARM_UP_STEPS + 3 * i + 2],
+            _POWERS[WARM_UP_STEPS + 3 * i + 3],
+            COOKED[i],
+        )
+    )
+    for n in range(TAP)
+]
+
+
+def fresh_values(seed: int, start: int, stop: int) -> list[int]:
+    """``GoRand(seed).int63()`` values start..stop-1, for stop <= TAP: straight from the
+    seed, without the generator's state. Both words are summed unmasked: the low 63 bits
+    of a sum (and of a XOR) depend only on the low 63 bits of its terms."""
+    seed %= MODULUS
+    seed = seed or ZERO_SEED_REPLACEMENT
+    m = MODULUS
+    return [
+        ((seed * a1 % m) << 40 ^ (seed * a2 % m) << 20 ^ seed * a3 % m ^ ca)
+        + ((seed * b1 % m) << 40 ^ (seed * b2 % m) << 20 ^ seed * b3 % m ^ cb)
+        & MASK63
+        for a1, a2, a3, ca, b1, b2, b3, cb in _FRESH_VALUE_TERMS[start:stop]
+    ]
+
+
+# Bits 51..62 of a fresh word come from its first product and cooked constant alone: the
+# other two products reach bit 50 at most. So value n's top 12 bits, summed from both words'
+# (mod 2^12), bound it: top << 51 <= value <= (top << 51) + _REST (the two remainders), unless
+# the top bits are all ones and the sum may wrap. A draw far from a threshold needs no more.
+_TOP_TERMS = [(a1, ca >> 51, b1, cb >> 51) for a1, _, _, ca, b1, _, _, cb in _FRESH_VALUE_TERMS]
+_REST = (1 << 52) - 2
+_TOP_MASK = (1 << 12) - 1
+# Values whose top bits are at least this may reach REDRAW_FROM (or wrap): judged exactly.
+_TOP_NEAR_REDRAW = (REDRAW_FROM >> 51) - 1
+
+
+def _fresh_tops(seed: int, start: int, stop: int) -> list[int]:
+    m = MODULUS
+    return [
+        ((seed * a1 % m) >> 11 ^ ca) + ((seed * b1 % m) >> 11 ^ cb) & _TOP_MASK
+        for a1, ca, b1, cb in _TOP_TERMS[start:stop]
+    ]
+
+
+class Draws:
+    """The percent draws of ``GoRand(seed)`` by position: ``selected(position, threshold)``
+    is ``draw <= percentage`` for ``threshold = selection_threshold(percentage)``.
+
+    Computed only as far as read, and each value only as exactly as a threshold needs:
+    bounds from its top bits first, the whole value when a threshold falls within them.
+    """
+
+    def __init__(self, seed: int, expected: int = 1) -> None:
+        seed %= MODULUS
+        self._seed = seed or ZERO_SEED_REPLACEMENT
+        # How many draws a reader will likely want, made at once (a few dozen at most).
+        self._expected = min(expected, 64)
+        self._looked_at = 0  # Int63 values looked at so far
+        self._draws: list[tuple[int, int, int]] = []  # kept draws: (value index, low, high)
+        self._rand: GoRand | None = None  # for values past TAP, read in order
+
+    def _exact(self, n: int) -> int:
+        if n < TAP:
+            return fresh_values(self._seed, n, n + 1)[0]
+        if self._rand is None:
+            self._rand = GoRand(self._seed)
+            for _ in range(n):
+                self._rand.int63()
+        return self._rand.int63()
+
+    def _extend(self, position: int) -> None:
+        draws = self._draws
+        while len(draws) <= position:
+            n = self._looked_at
+            wanted = max(position + 1, self._expected) - len(draws)
+            if n + wanted > TAP:
+                value = self._exact(n)
+                self._looked_at = n + 1
+                if value < REDRAW_FROM:
+                    draws.append((n, value, value))
+                continue
+            for index, top in enumerate(_fresh_tops(self._seed, n, n + wanted), n):
+                if top >= _TOP_NEAR_REDRAW:
+                    value = self._exact(index)
+                    if value < REDRAW_FROM:  # otherwise Go draws again: not a draw
+                        draws.append((index, value, value))
+                else:
+                    low = top << 51
+                    draws.append((index, low, low + _REST))
+            self._looked_at = n + wanted
+
+    def selected(self, position: int, threshold: int) -> bool:
+        if position >= len(self._draws):
+            self._extend(position)
+        index, low, high = self._draws[position]
+        if high <= threshold:
+            return True
+        if low > threshold:
+            return False
+        value = self._exact(index)
+        self._draws[position] = (index, value, value)
+        return value <= threshold

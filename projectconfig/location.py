@@ -172,3 +172,118 @@ def location_included(
             if included:
                 return True
     return False
+
+
+# ---------------------------------------------------------------------------- many builders
+
+
+@dataclass(frozen=True)
+class _Repo:
+    host: str
+    project: str
+    ref: str
+
+
+class _RepoLocations:
+    """The filter lists of a LocationPlan as they stand for CLs of one host, project and ref:
+    only the filters whose repo patterns match remain, so a file is judged by its path alone.
+    """
+
+    def __init__(self, lists: Sequence[tuple[LocationFilters, int]], repo: _Repo) -> None:
+        self._lists = []  # (remaining (path, exclude) filters, default, step mask)
+        self._by_pattern: dict[int, list[int]] = {}
+        self._unmatched = 0  # the steps a path matching none of the patterns includes
+        self.merge_mask = 0  # the steps a merge commit without files includes
+        for number, (location, mask) in enumerate(lists):
+            filters = location.filters
+            default = filters[0].exclude  # over all filters, as location_included
+            remaining = tuple((f.path, f.exclude) for f in filters if f.matches_repo(repo))
+            self._lists.append((remaining, default, mask))
+            for path, _ in remaining:
+                if path is not None:
+                    self._by_pattern.setdefault(path, []).append(number)
+            if self._decide(remaining, default, frozenset()):
+                self._unmatched |= mask
+            if default or any(not exclude for _, exclude in remaining):
+                self.merge_mask |= mask
+        self._masks: dict[frozenset[int], int] = {}
+
+    @staticmethod
+    def _decide(remaining, default: bool, matched: frozenset[int]) -> bool:
+        for path, exclude in reversed(remaining):  # the last matching filter decides
+            if path is None or path in matched:
+                return not exclude
+        return default
+
+    def path_mask(self, matched: frozenset[int]) -> int:
+        """The steps a file whose path matches exactly the patterns `matched` includes."""
+        mask = self._masks.get(matched)
+        if mask is None:
+            mask = self._unmatched
+            touched = {n for pattern in matched for n in self._by_pattern.get(pattern, ())}
+            for number in touched:
+                remaining, default, list_mask = self._lists[number]
+                if self._decide(remaining, default, matched):
+                    mask |= list_mask
+                else:
+                    mask &= ~list_mask
+            if len(self._masks) >= _MEMO_LIMIT:
+                self._masks.clear()
+            self._masks[matched] = mask
+        return mask
+
+
+# A config's patterns split paths into few classes; the memos stay small, but never unbounded.
+_MEMO_LIMIT = 4096
+
+
+class LocationPlan:
+    """Many builders' location filters judged at once, as one bit mask of steps.
+
+    ``LocationPlan([(step_bit, filters), ...])`` (every filters of one PathPatterns); then
+    ``mask(changes)`` has the bit of each step whose filters include some file of `changes`,
+    exactly as ``location_included`` judges each alone. Builders with the same filters are
+    judged once, and what a path decides is remembered by the set of patterns it matches.
+    """
+
+    def __init__(self, located: Sequence[tuple[int, LocationFilters]]) -> None:
+        by_filters: dict[tuple, list] = {}
+        self._paths: PathPatterns | None = None
+        for bit, location in located:
+            if self._paths is None:
+                self._paths = location.paths
+            elif location.paths is not self._paths:
+                raise ValueError("a LocationPlan's filters share one PathPatterns")
+            key = tuple((f.repo_key, f.path, f.exclude) for f in location.filters)
+            entry = by_filters.setdefault(key, [location, 0])
+            entry[1] |= 1 << bit
+        self._lists = [(location, mask) for location, mask in by_filters.values()]
+        self._repos: dict[tuple[str, str, str], _RepoLocations] = {}
+
+    def _repo(self, change: Change) -> _RepoLocations:
+        key = (change.host, change.project, change.ref)
+        repo = self._repos.get(key)
+        if repo is None:
+            if len(self._repos) >= _MEMO_LIMIT:
+                self._repos.clear()
+            repo = self._repos[key] = _RepoLocations(self._lists, _Repo(*key))
+        return repo
+
+    def mask(self, changes: Sequence[Change]) -> int:
+        if not self._lists:
+            return 0
+        mask = 0
+        matched: dict[str, frozenset[int]] = {}
+        for change in changes:
+            repo = self._repo(change)
+            if not change.files:
+                # A merge commit touches no files of its own: only its repo can decide.
+                if change.parent_count > 1:
+                    mask |= repo.merge_mask
+                continue
+            for path in change.files:
+                patterns = matched.get(path)
+                if patterns is None:
+                    patterns = matched[path] = self._paths.matching(path)
+                mask |= repo.path_mask(patterns)
+        return mask

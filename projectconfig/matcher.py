@@ -101,6 +101,8 @@ class Matcher:
 
     def group_for_run(self, cls: Sequence[tuple[str, str, str]]) -> int:
         """The single group of every (host, project, ref) of a run's CLs."""
+        if not cls:
+            raise NoGroupError("the run has no CLs, so no config group watches it")
         chosen: dict[int, str] = {}
         for host, project, ref in cls:
             chosen.setdefault(self.group_for(host, project, ref), f"{host}/{project} ({ref})")

@@ -30,3 +30,27 @@ class ConfigVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} v{self.version}"
+
+
+class GroupMembership(models.Model):
+    """`email` belongs to the LUCI auth group `group`: what owner allowlists (of builders,
+    equivalent builders and tryjob experiments) are checked against. cvsite has no LUCI auth
+    service to ask; `manage.py import_groups FILE` loads a file of memberships, replacing the
+    rows an earlier import of the same source wrote (projectconfig.groups)."""
+
+    group = models.CharField(max_length=255)
+    email = models.CharField(max_length=255)
+    source = models.CharField(max_length=1000, help_text="the file it was imported from")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "email", "source"], name="group_membership_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["email"], name="group_membership_by_email")]
+        ordering = ["group", "email"]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.group}"

@@ -34,6 +34,7 @@ Upstream QUIRKs, decided
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import struct
@@ -45,10 +46,10 @@ from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from projectconfig.directives import InvalidDirectiveError, parse_directives
 from projectconfig.footers import Metadata, RunOptions
-from projectconfig.go_rand import GoRand, as_float32, percent_draw
+from projectconfig.go_rand import Draws, GoRand, as_float32, fresh_values, selection_threshold
 from projectconfig.location import (
     LocationFilters,
-    LocationMemo,
+    LocationPlan,
     PathPatterns,
     compile_location_filters,
     location_included,
@@ -88,10 +89,6 @@ class ChangeList:
     files: tuple[str, ...] = ()
     parent_count: int = 1
     commit_message: str = ""
-
-    @property
-    def metadata(self) -> Metadata:
-        return Metadata.of(self.commit_message)
 
 
 @dataclass(frozen=True)
@@ -148,6 +145,9 @@ class CompiledBuilder:
     # The float32 percentages upstream compares draws with; 0 means no draw.
     experiment: float
     equivalent_share: float
+    # The greatest draw values that select the builder as an experiment, or its equivalent.
+    experiment_threshold: int
+    equivalent_threshold: int
     _filters: LocationFilters | None = None
     _filter_error: str | None = None
 
@@ -166,6 +166,8 @@ class CompiledBuilder:
             skip_footers={f.key: compile_re2(f.value_regexp) for f in config.skip_footers},
             experiment=as_float32(config.experiment_percentage),
             equivalent_share=as_float32(config.equivalent_to.percentage),
+            experiment_threshold=_threshold(config.experiment_percentage),
+            equivalent_threshold=_threshold(config.equivalent_to.percentage),
         )
         try:
             compiled._filters = compile_location_filters(config.location_filters, paths)
@@ -179,6 +181,18 @@ class CompiledBuilder:
         if self._filter_error is not None:
             raise RequirementError(self._filter_error)
         return self._filters
+
+    @property
+    def main_only(self) -> bool:
+        """Whether, once its mode and location admit it and it is not named in a footer,
+        it gives one main-only Definition or nothing, decided by its experiment draw and
+        owner allowlist alone: no equivalent, no skip footer (most builders of a config)."""
+        return not (self.equivalent is not None or self.skip_footers or self._filter_error)
+
+
+@functools.lru_cache(maxsize=1024)
+def _threshold(percentage: float) -> int:
+    return selection_threshold(as_float32(percentage))
 
 
 class CompiledGroup:
@@ -194,7 +208,136 @@ class CompiledGroup:
         self.names = {b.name for b in self.builders} | {
             b.equivalent_name for b in self.builders if b.equivalent_name
         }
+        # Builder indices by main and equivalent name (the validator keeps them apart).
+        self.by_name: dict[str, list[int]] = {}
+        for index, b in enumerate(self.builders):
+            self.by_name.setdefault(b.name, []).append(index)
+            if b.equivalent_name:
+                self.by_name.setdefault(b.equivalent_name, []).append(index)
         self.retry_config = tryjob.retry_config if tryjob.HasField("retry_config") else None
+        self.encoded_retry_config = (
+            _encoded(2, self.retry_config.SerializeToString())
+            if self.retry_config is not None
+            else b""
+        )
+        # Every builder with a percentage takes the next draw of its stream, skipped or not:
+        # a builder's draw is the one at its position (§8.4).
+        self.experiment_draw: list[int] = []
+        self.equivalent_draw: list[int] = []
+        experiments = equivalents = 0
+        for b in self.builders:
+            self.experiment_draw.append(experiments)
+            self.equivalent_draw.append(equivalents)
+            experiments += b.experiment != 0
+            equivalents += b.equivalent_share != 0
+        self.experiment_draws, self.equivalent_draws = experiments, equivalents
+        self._plans: dict[tuple[str, bool, bool, bool], _Plan] = {}
+
+    def plan(self, mode: str, options: RunOptions) -> _Plan:
+        key = (
+            mode,
+            options.skip_tryjobs,
+            options.skip_presubmit,
+            options.avoid_cancelling_tryjobs,
+        )
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= 64:  # modes are the config's; never unbounded anyway
+                self._plans.clear()
+            plan = self._plans[key] = _Plan(self, *key)
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A builder a run in the plan's mode runs unless its location, draw or owners rule it
+    out. For a main-only builder, `entry` is its one encoded Definition (field 1 of a
+    Requirement), given when the experiment draw at `draw` selects it (no draw when None)
+    and every owner is in a group of `allowlist`; otherwise the run decides
+    (`_builder_outcome`)."""
+
+    index: int
+    builder: CompiledBuilder
+    entry: bytes | None = None
+    definition: bytes = b""  # the Definition alone, for runs that add experiments
+    draw: int | None = None
+    allowlist: tuple[str, ...] = ()
+    fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
+
+
+class _Plan:
+    """A group's builders for one mode and one set of the presubmit and stale-check options,
+    worked out once (§8.5's per-builder steps that do not depend on the run).
+
+    Steps are the builders neither includable_only nor outside the mode nor skipped by No-Try
+    or No-Presubmit, in config order; step i is bit i of the run's masks. `unfiltered` has the
+    bits of steps without location filters, `location` judges the others for a run's CLs.
+    """
+
+    def __init__(
+        self,
+        group: CompiledGroup,
+        mode: str,
+        skip_tryjobs: bool,
+        skip_presubmit: bool,
+        avoid_cancelling: bool,
+    ) -> None:
+        self.steps: list[_Step] = []
+        self.unfiltered = 0
+        located = []
+        for index, builder in enumerate(group.builders):
+            disable_reuse = builder.config.disable_reuse
+            if (
+                builder.config.includable_only
+                or mode not in builder.modes
+                or (skip_tryjobs and not disable_reuse)
+                or (skip_presubmit and disable_reuse)
+            ):
+                continue
+            bit = len(self.steps)
+            if builder.main_only:
+                config = builder.config
+                definition = _definition(
+                    builder,
+                    builder.main,
+                    None,
+                    config.experiment_percentage == 0,
+                    avoid_cancelling,
+                    (),
+                ).SerializeToString()
+                draw = group.experiment_draw[index] if builder.experiment != 0 else None
+                allowlist = tuple(config.owner_whitelist_group)
+                step = _Step(
+                    index,
+                    builder,
+                    _encoded(1, definition),
+                    definition,
+                    draw,
+                    allowlist,
+                    fixed=draw is None and not allowlist,
+                )
+            else:
+                step = _Step(index, builder)
+            self.steps.append(step)
+            if builder._filter_error is None and builder._filters:
+                located.append((bit, builder._filters))
+            else:
+                self.unfiltered |= 1 << bit
+        self.location = LocationPlan(located)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _encoded(field_number: int, payload: bytes) -> bytes:
+    """A length-delimited field as the protobuf wire format writes it."""
+    return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
 
 
 # ---------------------------------------------------------------------------- failures
@@ -266,7 +409,7 @@ def selection_streams(cls: Sequence[ChangeList]) -> tuple[GoRand, GoRand]:
 # ---------------------------------------------------------------------------- computation
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slow to build, once per run
 class _Context:
     group: CompiledGroup
     run: RunInput
@@ -274,7 +417,6 @@ class _Context:
     owners: tuple[str, ...]
     experiments: tuple[str, ...]
     footers: tuple[tuple[str, str], ...]
-    location_memo: LocationMemo = field(default_factory=LocationMemo)
 
     def denied(self, allowlist: Sequence[str], realm: str | None = None) -> list[str]:
         """Owners outside every group of `allowlist` (and without builds.add in `realm`)."""
@@ -306,23 +448,40 @@ class _Context:
         equivalent: BuilderName | None,
         critical: bool,
     ) -> tryjob_pb.Definition:
-        config = builder.config
-        definition = tryjob_pb.Definition(
-            disable_reuse=config.disable_reuse,
-            skip_stale_check=self.options.avoid_cancelling_tryjobs
-            or config.cancel_stale == config_pb2.NO,
-            critical=critical,
-            optional=config.experiment_percentage > 0,
-            result_visibility=config.result_visibility,
-            experiments=self.experiments,
-            disable_reuse_footers=config.disable_reuse_footers,
+        return _definition(
+            builder,
+            primary,
+            equivalent,
+            critical,
+            self.options.avoid_cancelling_tryjobs,
+            self.experiments,
         )
-        if config.HasField("reuse_window"):
-            definition.reuse_window.CopyFrom(config.reuse_window)
-        _set_builder(definition, builder.host, primary)
-        if equivalent is not None:
-            _set_builder(definition.equivalent_to, builder.host, equivalent)
-        return definition
+
+
+def _definition(
+    builder: CompiledBuilder,
+    primary: BuilderName,
+    equivalent: BuilderName | None,
+    critical: bool,
+    avoid_cancelling: bool,
+    experiments: Sequence[str],
+) -> tryjob_pb.Definition:
+    config = builder.config
+    definition = tryjob_pb.Definition(
+        disable_reuse=config.disable_reuse,
+        skip_stale_check=avoid_cancelling or config.cancel_stale == config_pb2.NO,
+        critical=critical,
+        optional=config.experiment_percentage > 0,
+        result_visibility=config.result_visibility,
+        experiments=experiments,
+        disable_reuse_footers=config.disable_reuse_footers,
+    )
+    if config.HasField("reuse_window"):
+        definition.reuse_window.CopyFrom(config.reuse_window)
+    _set_builder(definition, builder.host, primary)
+    if equivalent is not None:
+        _set_builder(definition.equivalent_to, builder.host, equivalent)
+    return definition
 
 
 def _set_builder(definition: tryjob_pb.Definition, host: str, name: BuilderName) -> None:
@@ -350,8 +509,12 @@ def _undefined(group: CompiledGroup, names: set[str]) -> ComputationFailure | No
 
 def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | ComputationFailure:
     """The run's Requirement, or why it cannot have one (see the module docstring)."""
-    metadata = [cl.metadata for cl in run.cls]
-    options = RunOptions.merge(RunOptions.of(m) for m in metadata)
+    metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
+    options = (
+        RunOptions.of(metadata[0])
+        if len(metadata) == 1
+        else RunOptions.merge(RunOptions.of(m) for m in metadata)
+    )
     if options.included_tryjobs and options.overridden_tryjobs:
         return incompatible_tryjob_options()
     owners = tuple(sorted({cl.owner for cl in run.cls if cl.owner}))
@@ -363,9 +526,6 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         experiments=_experiments(group, run, owners),
         footers=tuple(pair for m in metadata for pair in m.footers),
     )
-    requirement = tryjob_pb.Requirement()
-    if group.retry_config is not None:
-        requirement.retry_config.CopyFrom(group.retry_config)
 
     if options.overridden_tryjobs:
         try:
@@ -373,22 +533,29 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         except InvalidDirectiveError as e:
             return invalid_tryjob_directive(e.value)
         outcome = _overridden(context, overridden)
-    else:
-        included: set[str] = set()
-        # New-patchset runs ignore the include footer entirely, without even parsing it.
-        if options.included_tryjobs and run.mode != NEW_PATCHSET_RUN:
-            try:
-                included = parse_directives(options.included_tryjobs)
-            except InvalidDirectiveError as e:
-                return invalid_tryjob_directive(e.value)
-            failure = _undefined(group, included)
-            if failure is not None:
-                return failure
-        outcome = _selected(context, included)
+        if isinstance(outcome, ComputationFailure):
+            return outcome
+        requirement = tryjob_pb.Requirement(definitions=outcome)
+        if group.retry_config is not None:
+            requirement.retry_config.CopyFrom(group.retry_config)
+        return requirement
+
+    included: set[str] = set()
+    # New-patchset runs ignore the include footer entirely, without even parsing it.
+    if options.included_tryjobs and run.mode != NEW_PATCHSET_RUN:
+        try:
+            included = parse_directives(options.included_tryjobs)
+        except InvalidDirectiveError as e:
+            return invalid_tryjob_directive(e.value)
+        failure = _undefined(group, included)
+        if failure is not None:
+            return failure
+    outcome = _selected(context, included)
     if isinstance(outcome, ComputationFailure):
         return outcome
-    requirement.definitions.extend(outcome)
-    return requirement
+    # The Definitions arrive encoded: one parse builds the message (the same message as
+    # adding them one by one, a fraction of the work).
+    return tryjob_pb.Requirement.FromString(group.encoded_retry_config + outcome)
 
 
 def _overridden(
@@ -421,33 +588,107 @@ def _overridden(
     return definitions
 
 
-def _selected(
-    context: _Context, included: set[str]
-) -> list[tryjob_pb.Definition] | ComputationFailure:
-    """The normal path (§8.4-§8.6): draws first, then each builder's procedure in order."""
-    optional_stream, equivalent_stream = selection_streams(context.run.cls)
-    mode = context.run.mode
-    definitions = []
+def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailure:
+    """The normal path (§8.4-§8.6), as the Requirement's encoded Definitions: each builder's
+    procedure in config order, with what does not depend on the run worked out by its plan.
+
+    A builder runs only if it is a step of the plan (or named in a footer) and its location
+    filters include a file. A main-only step then gives its one Definition if its draw (if
+    any) selects it and its owners (if listed) are allowed; the others, and named builders,
+    go through `_builder_outcome` with the draws at their positions.
+    """
+    group = context.group
+    run = context.run
+    plan = group.plan(run.mode, context.options)
+    admitted = plan.unfiltered | plan.location.mask(run.cls)
+    steps = plan.steps
+    suffix = b"".join(_encoded(9, name.encode()) for name in context.experiments)
+    draws = _RunDraws(run.cls, group)
+    entries: list[bytes] = []
+    append = entries.append
+    # Builders named in a footer go through their whole procedure, at their place in order.
+    named = {i for name in included for i in group.by_name.get(name, ())}
+    pending = sorted(named, reverse=True)  # the next one last
+    end = len(group.builders)
     first_failure = None
-    for builder in context.group.builders:
-        is_optional = (
-            builder.experiment != 0 and percent_draw(optional_stream) <= builder.experiment
-        )
-        use_equivalent = builder.equivalent_share != 0 and (
-            percent_draw(equivalent_stream) <= builder.equivalent_share
-        )
-        # A builder that runs only when named (includable_only, or not for this mode) is
-        # skipped whatever else holds unless named: most of Chromium's 595 stop here.
-        if (builder.config.includable_only or mode not in builder.modes) and not (
-            included and (builder.name in included or builder.equivalent_name in included)
-        ):
+    while True:
+        if admitted:  # the admitted steps, lowest bit (first in config order) first
+            low = admitted & -admitted
+            admitted ^= low
+            step = steps[low.bit_length() - 1]
+            index = step.index
+        else:
+            step, index = None, end
+        while pending and pending[-1] <= index:
+            outcome = _builder_outcome(
+                context, group.builders[pending.pop()], included, False, False
+            )
+            if isinstance(outcome, ComputationFailure):
+                first_failure = first_failure or outcome
+            elif outcome is not None:
+                append(_encoded(1, outcome.SerializeToString()))
+        if step is None:
+            return first_failure or b"".join(entries)
+        if named and index in named:
             continue
-        outcome = _builder_outcome(context, builder, included, is_optional, use_equivalent)
-        if isinstance(outcome, ComputationFailure):
-            first_failure = first_failure or outcome
-        elif outcome is not None:
-            definitions.append(outcome)
-    return first_failure or definitions
+        if step.fixed and not suffix:
+            append(step.entry)
+            continue
+        entry = _step_entry(context, draws, step, suffix)
+        if entry is not None:
+            append(entry)
+
+
+def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes) -> bytes | None:
+    """The encoded Definition an admitted step not named in a footer gives, if any."""
+    builder = step.builder
+    if step.entry is not None:
+        if step.draw is not None and not draws.experiment(step.draw, builder.experiment_threshold):
+            return None
+        if step.allowlist and context.denied(step.allowlist):
+            return None
+        return step.entry if not suffix else _encoded(1, step.definition + suffix)
+    group = context.group
+    outcome = _builder_outcome(
+        context,
+        builder,
+        set(),
+        builder.experiment != 0
+        and draws.experiment(group.experiment_draw[step.index], builder.experiment_threshold),
+        builder.equivalent_share != 0
+        and draws.equivalent(group.equivalent_draw[step.index], builder.equivalent_threshold),
+        location_judged=builder._filter_error is None,
+    )
+    # Only a named builder can fail: here it is a Definition or nothing.
+    return None if outcome is None else _encoded(1, outcome.SerializeToString())
+
+
+class _RunDraws:
+    """A run's two streams of draws (§8.4), seeded only if a builder reads one."""
+
+    __slots__ = ("_cls", "_group", "_experiment", "_equivalent")
+
+    def __init__(self, cls: Sequence[ChangeList], group: CompiledGroup) -> None:
+        self._cls = cls
+        self._group = group
+        self._experiment: Draws | None = None
+        self._equivalent: Draws | None = None
+
+    def _seed(self) -> None:
+        experiment_seed, equivalent_seed = fresh_values(selection_seed(self._cls), 0, 2)
+        # A run reading one draw most likely reads the others of the group's builders.
+        self._experiment = Draws(experiment_seed, self._group.experiment_draws)
+        self._equivalent = Draws(equivalent_seed, self._group.equivalent_draws)
+
+    def experiment(self, position: int, threshold: int) -> bool:
+        if self._experiment is None:
+            self._seed()
+        return self._experiment.selected(position, threshold)
+
+    def equivalent(self, position: int, threshold: int) -> bool:
+        if self._equivalent is None:
+            self._seed()
+        return self._equivalent.selected(position, threshold)
 
 
 def _builder_outcome(
@@ -456,8 +697,10 @@ def _builder_outcome(
     included: set[str],
     is_optional: bool,
     use_equivalent: bool,
+    location_judged: bool = False,
 ) -> tryjob_pb.Definition | ComputationFailure | None:
-    """One builder's Definition, failure, or None when it is skipped (§8.5)."""
+    """One builder's Definition, failure, or None when it is skipped (§8.5); with
+    `location_judged` its location filters are known to include a file of the run."""
     config = builder.config
     if context.skipped_by_footers(builder):
         return None
@@ -478,8 +721,10 @@ def _builder_outcome(
         return None
     if config.includable_only or context.run.mode not in builder.modes:
         return None
-    if builder.location_filters and not location_included(
-        builder.location_filters, context.run.cls, context.location_memo
+    if (
+        not location_judged
+        and builder.location_filters
+        and not location_included(builder.location_filters, context.run.cls)
     ):
         return None
     return _with_equivalent(context, builder, use_equivalent)

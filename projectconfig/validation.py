@@ -31,6 +31,9 @@ LEGACY_BUCKET = re.compile(r"luci\.[^.]+\..+")
 EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 TERMINAL_STATUSES = (run_pb2.Run.SUCCEEDED, run_pb2.Run.FAILED, run_pb2.Run.CANCELLED)
 MIN_STABILIZATION_DELAY_SECONDS = 10
+# Upstream accepts Gerrit hosts of googlesource.com only. A caller may add others: the demo adds
+# its reserved *.demo.invalid hosts (importers.demo), which nothing can ever reach.
+GERRIT_HOST_SUFFIXES = (".googlesource.com",)
 
 Tryjob = config_pb2.Verifiers.Tryjob
 
@@ -70,7 +73,9 @@ def _non_negative_duration(errors: Errors, where: str, duration) -> None:
         errors.add(where, "must not be negative")
 
 
-def validate(config: config_pb2.Config) -> list[str]:
+def validate(
+    config: config_pb2.Config, gerrit_host_suffixes: Sequence[str] = GERRIT_HOST_SUFFIXES
+) -> list[str]:
     errors = Errors()
     if config.draining_start_time:
         errors.add("draining_start_time", "is deprecated and must not be set")
@@ -98,11 +103,15 @@ def validate(config: config_pb2.Config) -> list[str]:
             f"({', '.join(repr(n) for n in fallbacks)})",
         )
     for i, group in enumerate(config.config_groups):
-        _validate_group(errors, _named(f"config_groups[{i}]", group.name), group)
+        _validate_group(
+            errors, _named(f"config_groups[{i}]", group.name), group, tuple(gerrit_host_suffixes)
+        )
     return errors.messages
 
 
-def _validate_group(errors: Errors, where: str, group: config_pb2.ConfigGroup) -> None:
+def _validate_group(
+    errors: Errors, where: str, group: config_pb2.ConfigGroup, host_suffixes: tuple[str, ...]
+) -> None:
     if not GROUP_NAME.fullmatch(group.name):
         errors.add(
             f"{where}: name",
@@ -113,7 +122,7 @@ def _validate_group(errors: Errors, where: str, group: config_pb2.ConfigGroup) -
     for url in _duplicates([g.url for g in group.gerrit]):
         errors.add(f"{where}: gerrit", f"url {url!r} is listed more than once")
     for i, gerrit in enumerate(group.gerrit):
-        _validate_gerrit(errors, f"{where}: gerrit[{i}]", gerrit)
+        _validate_gerrit(errors, f"{where}: gerrit[{i}]", gerrit, host_suffixes)
     if not group.HasField("verifiers"):
         errors.add(f"{where}: verifiers", "required")
     ability = group.verifiers.gerrit_cq_ability
@@ -138,14 +147,16 @@ def _validate_group(errors: Errors, where: str, group: config_pb2.ConfigGroup) -
     _validate_experiments(errors, where, group.tryjob_experiments)
 
 
-def _validate_gerrit(errors: Errors, where: str, gerrit) -> None:
+def _validate_gerrit(errors: Errors, where: str, gerrit, host_suffixes: tuple[str, ...]) -> None:
     url = urlsplit(gerrit.url)
     if url.scheme != "https":
         errors.add(f"{where}.url", f"must be an https URL, not {gerrit.url!r}")
     elif url.path not in ("", "/") or url.query or url.fragment:
         errors.add(f"{where}.url", f"must have no path, query or fragment: {gerrit.url!r}")
-    elif not (url.hostname or "").endswith(".googlesource.com"):
-        errors.add(f"{where}.url", f"host must end with .googlesource.com: {gerrit.url!r}")
+    elif not (url.hostname or "").endswith(host_suffixes):
+        errors.add(
+            f"{where}.url", f"host must end with {' or '.join(host_suffixes)}: {gerrit.url!r}"
+        )
     if not gerrit.projects:
         errors.add(f"{where}.projects", "at least one project is required")
     for name in _duplicates([p.name for p in gerrit.projects]):

@@ -126,6 +126,9 @@ class ReuseCandidate:
     definition: tryjob_pb.Definition
     status: int
     result: tryjob_pb.Result
+    # The (Gerrit host, change, patchset) it tested: a definition's disable_reuse_footers
+    # must read the same at those patchsets as now (tryjobs.reuse.footers_changed).
+    tested: tuple[tuple[str, int, int], ...] = ()
 
 
 class BackendError(Exception):

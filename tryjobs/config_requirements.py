@@ -17,8 +17,9 @@
     ``follow_config`` for every running run of the project (the task behind a new version).
 
 The run's CL snapshots (RunCL rows) give the computation its input. cvsite has no LUCI auth
-service yet, so owners belong to no group and hold no Buildbucket permission: builders with an
-owner allowlist are skipped, and naming one in ``Cq-Include-Trybots`` fails the run.
+service: owners belong to the groups `manage.py import_groups` loaded (projectconfig.groups)
+and hold no Buildbucket permission, so naming an allowlisted builder in ``Cq-Include-Trybots``
+fails the run of an owner outside its groups.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db import transaction
 
 from projectconfig import actions as config_actions
 from projectconfig.compiled import RunRequirement, requirement_for_run
+from projectconfig.groups import groups_of
 from projectconfig.matcher import DifferentGroupsError, NoGroupError, SeveralGroupsError
 from projectconfig.models import ConfigVersion
 from projectconfig.requirement import (
@@ -86,7 +88,9 @@ def run_input(run: Run) -> RunInput:
                 commit_message=commit.message if commit is not None else "",
             )
         )
-    return RunInput(run.mode, tuple(cls), Identities())
+    return RunInput(
+        run.mode, tuple(cls), Identities(groups=groups_of(cl.owner for cl in cls if cl.owner))
+    )
 
 
 def _running_cvsite_run(run_id: str) -> Run | None:

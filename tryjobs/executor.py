@@ -11,7 +11,8 @@ Inputs (tryjobs/views.py)
 ``RunView(id, mode, cls, owner="")``
     The run: its ID (``"<project>/<...>"``; ``luci_project`` is the text before the first
     ``/``), its mode (``"DRY_RUN"``, ``"FULL_RUN"``, ...) and its CLs,
-    ``RunCL(clid, patchset, min_equivalent_patchset)``. Derived: ``reuse_key`` and
+    ``RunCL(clid, patchset, min_equivalent_patchset, metadata=())``. Derived: ``reuse_key``
+    (``reuse_key_for(definition)`` adds the CLs' ``disable_reuse_footers`` footers) and
     ``cl_patchsets`` (tryjobs/external_id.py).
 ``TryjobView(id=, status=, external_id="", definition=None, result=None, launched_by="",
 reused_by=(), untriggered_reason="", entity_create_time=None)``
@@ -444,7 +445,7 @@ class _Pass:
                     index=i,
                     definition=_copied(Definition, state.requirement.definitions[i]),
                     reuse_allowed=not state.requirement.definitions[i].disable_reuse,
-                    reuse_key=self.run.reuse_key,
+                    reuse_key=self.run.reuse_key_for(state.requirement.definitions[i]),
                     cl_patchsets=self.run.cl_patchsets,
                     known_tryjob_ids=known_ids,
                     known_external_ids=known_eids,

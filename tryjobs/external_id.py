@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "BUILDBUCKET_KIND",
@@ -125,8 +125,20 @@ def external_id_url(eid: str) -> str:
     return f"https://{host}/build/{build_id}"
 
 
-def reuse_key(cls: Iterable[tuple[int, int]]) -> str:
-    """Returns the reuse key of a Run's CLs given as (CLID, min equivalent patchset) pairs."""
+def reuse_key(
+    cls: Iterable[tuple[int, int]],
+    metadata: Mapping[int, Sequence[tuple[str, str]]] | None = None,
+    footer_keys: Iterable[str] = (),
+) -> str:
+    """Returns the reuse key of a Run's CLs given as (CLID, min equivalent patchset) pairs.
+
+    With `footer_keys` (a definition's `disable_reuse_footers`, cv_config.md §8.11), each
+    CL's metadata pairs (`metadata[clid]`, commit-message footers) with one of those keys are
+    part of the key, sorted by key then value, as `<clid>/<ps>/<key>:<value>/...`: a run
+    whose CLs add, drop or change such a footer gets another key, so reuses nothing earlier.
+    Without such footers on any CL the key is the plain one.
+    """
+    keys = frozenset(footer_keys)
     items = list(cls)
     if not items:
         raise InvalidReuseKeyInputError("invalid CLs []: need at least one CL")
@@ -145,7 +157,13 @@ def reuse_key(cls: Iterable[tuple[int, int]]) -> str:
             raise InvalidReuseKeyInputError(
                 f"invalid CL {item!r}: min_equivalent_patchset must be a non-negative int32"
             )
-        encoded.append(b"%d/%d" % (clid, ps))
+        parts = [b"%d/%d" % (clid, ps)]
+        if keys and metadata:
+            chosen = sorted(
+                (k.encode(), v.encode()) for k, v in metadata.get(clid, ()) if k in keys
+            )
+            parts += [k + b":" + v for k, v in chosen]
+        encoded.append(b"/".join(parts))
     # Byte-wise (not numeric) sort, as upstream does.
     digest = hashlib.sha256(b"\0".join(sorted(encoded))).digest()
     return base64.b64encode(digest).decode("ascii")

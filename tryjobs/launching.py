@@ -42,6 +42,7 @@ from django.db import transaction
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
+from runs import serializers as run_serializers
 from runs.models import Run, RunCL
 from runs.submission import submission_order
 from tryjobs import executor, serializers
@@ -57,7 +58,7 @@ from tryjobs.backend import (
     get_backend,
 )
 from tryjobs.changes import REUSED_BY, footer_values, save_changed_tryjobs, views_with_watchers
-from tryjobs.definitions import definition_key
+from tryjobs.definitions import DefinitionKey, definition_key
 from tryjobs.models import (
     ExecutionAttempt,
     ExecutionLogEntry,
@@ -66,7 +67,13 @@ from tryjobs.models import (
     TryjobCLPatchset,
     TryjobStatus,
 )
-from tryjobs.reuse import REUSE_FRESHNESS, can_reuse, choose_reusable, mode_allowed
+from tryjobs.reuse import (
+    REUSE_FRESHNESS,
+    can_reuse,
+    choose_reusable,
+    footers_changed,
+    mode_allowed,
+)
 from tryjobs.run_lock import Versions, relock_unchanged
 from tryjobs.views import AttemptRequest, RunView, TryjobView
 
@@ -189,19 +196,28 @@ class Starter:
         # Never reusable, whatever choose_reusable would say: the run's own attempts and
         # tryjobs that never ran or were cancelled. Left out here, they cost no conversion.
         known = set().union(*(r.known_tryjob_ids for r in requests)) | taken
-        rows = (
-            Tryjob.objects.with_reuse_key(self.view.reuse_key)
-            .exclude(status__in=[TryjobStatus.CANCELLED, TryjobStatus.UNTRIGGERED])
-            .exclude(id__in=sorted(known))
-        )
-        # Requests already met (adopted tryjobs) take no candidate.
-        open_requests = [
-            r if n in unmet else dataclasses.replace(r, reuse_allowed=False)
-            for n, r in enumerate(requests)
-        ]
-        chosen = choose_reusable(
-            views_with_watchers(list(rows)), open_requests, self.view, self.now
-        )
+        # A request looks only at tryjobs stored under its own reuse key (definitions with
+        # disable_reuse_footers have their own), so each key is searched for its requests.
+        chosen: list[TryjobView | None] = [None] * len(requests)
+        for key in sorted({requests[n].reuse_key for n in unmet}):
+            rows = (
+                Tryjob.objects.with_reuse_key(key)
+                .exclude(status__in=[TryjobStatus.CANCELLED, TryjobStatus.UNTRIGGERED])
+                .exclude(id__in=sorted(known))
+            )
+            # Requests already met (adopted tryjobs) or of another key take no candidate.
+            open_requests = [
+                r
+                if n in unmet and r.reuse_key == key
+                else dataclasses.replace(r, reuse_allowed=False)
+                for n, r in enumerate(requests)
+            ]
+            found = choose_reusable(
+                views_with_watchers(list(rows)), open_requests, self.view, self.now
+            )
+            for n, tryjob in enumerate(found):
+                if tryjob is not None:
+                    chosen[n] = tryjob
         picked = {n: tj for n, tj in enumerate(chosen) if tj is not None}
         if not picked:
             return
@@ -236,11 +252,13 @@ class Starter:
     def _store_found_elsewhere(self, requests: Sequence[AttemptRequest]) -> None:
         """Asks the backend, outside any lock or transaction, for tryjobs of the run's CLs
         that someone else started (e.g. `git cl try`), and stores the newest fresh one of
-        each definition under the run's reuse key: the store's finder (`_reuse`) then judges
-        them like any other tryjob (this run joins their `reused_by` at once, as upstream:
-        without a run they belong to no project). A failed search only means nothing is
-        found."""
+        each definition under its request's reuse key: the store's finder (`_reuse`) then
+        judges them like any other tryjob (this run joins their `reused_by` at once, as
+        upstream: without a run they belong to no project). A tryjob of an earlier patchset
+        whose disable_reuse_footers read otherwise than now is passed over. A failed search
+        only means nothing is found."""
         wanted = [r.definition for r in requests if r.reuse_allowed]
+        reuse_keys = {definition_key(r.definition): r.reuse_key for r in requests}
         known = set().union(*(r.known_external_ids for r in requests))
         found: dict[str, ReuseCandidate] = {}
         try:
@@ -255,6 +273,12 @@ class Starter:
                 key = definition_key(candidate.definition)
                 if key in found or candidate.external_id in known:
                     continue
+                if footers_changed(
+                    candidate.definition.disable_reuse_footers,
+                    candidate.tested,
+                    self._cl_messages,
+                ):
+                    continue
                 if candidate.status == TryjobStatus.ENDED and not (
                     result.status == Result.SUCCEEDED
                     and mode_allowed(
@@ -268,9 +292,11 @@ class Starter:
         except BackendError as e:
             logger.warning("searching reusable tryjobs for %s failed: %s", self.run.id, e)
         if found:
-            self._store_candidates(list(found.values()))
+            self._store_candidates(list(found.values()), reuse_keys)
 
-    def _store_candidates(self, candidates: list[ReuseCandidate]) -> None:
+    def _store_candidates(
+        self, candidates: list[ReuseCandidate], reuse_keys: dict[DefinitionKey, str]
+    ) -> None:
         with transaction.atomic():
             stored = set(
                 Tryjob.objects.with_external_ids(c.external_id for c in candidates).values_list(
@@ -294,7 +320,7 @@ class Starter:
                 rows.append(
                     Tryjob(
                         **columns,
-                        reuse_key=self.view.reuse_key,
+                        reuse_key=reuse_keys[definition_key(candidate.definition)],
                         create_time=self.now,
                         update_time=self.now,
                         eversion=1,
@@ -323,7 +349,7 @@ class Starter:
                 **serializers.tryjob_columns(
                     definition=r.definition, status=TryjobStatus.PENDING, field="definition"
                 ),
-                reuse_key=self.view.reuse_key,
+                reuse_key=r.reuse_key,
                 launched_by_id=self.run.id,
                 create_time=self.now,
                 update_time=self.now,
@@ -366,6 +392,16 @@ class Starter:
             )
             for rc in submission_order(self._run_cls)
         )
+
+    @cached_property
+    def _cl_messages(self) -> dict[tuple[str, int], tuple[int, dict[int, str]]]:
+        """Per (host, change): the run's patchset and the commit messages Gerrit gave."""
+        messages = {}
+        for rc in RunCL.objects.filter(run_id=self.run.id).select_related("cl"):
+            info = run_serializers.change_info_from_row(rc)
+            by_patchset = {r.number: r.commit.message for r in info.revisions.values()}
+            messages[(rc.cl.host, rc.cl.change)] = (rc.patchset, by_patchset)
+        return messages
 
     @cached_property
     def _cl_tags(self) -> tuple[str, ...]:

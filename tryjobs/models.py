@@ -84,6 +84,16 @@ class DefinitionColumns(models.Model):
         choices=CommentLevel.choices, default=CommentLevel.UNSET
     )
     experiments = models.JSONField(default=list, blank=True)
+    disable_reuse_footers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Footer keys whose values are part of the reuse key (cv_config.md §8.11).",
+    )
+    reuse_max_commit_distance = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="reuse_window.max_commit_distance; empty when there is no reuse_window.",
+    )
 
     class Meta:
         abstract = True

@@ -41,7 +41,9 @@ from prometheus_client import Counter
 
 from cvproto.codes import Code
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from projectconfig.footers import Metadata
 from runs import clock
+from runs import serializers as run_serializers
 from runs.errors import ActionError
 from runs.models import ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs import executor, serializers
@@ -272,11 +274,19 @@ def count_log_entries(project: str, entries: Sequence[LogEntry]) -> None:
 
 
 def run_view(run: Run) -> RunView:
-    """What the executor reads of a run: its mode, owner, and CLs in order."""
-    cls = tuple(
-        ViewCL(clid, patchset, min_equivalent)
-        for clid, patchset, min_equivalent in RunCL.objects.filter(run_id=run.id)
-        .order_by("position")
-        .values_list("cl_id", "patchset", "min_equivalent_patchset")
-    )
-    return RunView(run.id, run.mode, cls, run.owner)
+    """What the executor reads of a run: its mode, owner, and CLs in order (with their
+    current revision's metadata, which footer reuse keys read)."""
+    cls = []
+    for row in RunCL.objects.filter(run_id=run.id).order_by("position"):
+        info = run_serializers.change_info_from_row(row)
+        revision = info.revisions.get(row.current_revision) if row.current_revision else None
+        message = revision.commit.message if revision is not None else ""
+        cls.append(
+            ViewCL(
+                row.cl_id,
+                row.patchset,
+                row.min_equivalent_patchset,
+                Metadata.of(message).pairs,
+            )
+        )
+    return RunView(run.id, run.mode, tuple(cls), run.owner)

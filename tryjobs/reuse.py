@@ -3,17 +3,24 @@
 Pure (no ORM, no clock: `now` is passed in). Spec: tryjob_semantics.md §3.6 (verdict table,
 CV-store finder) and §7.3 (the recipe's mode allowlist). The executor (tryjobs/executor.py)
 documents how these fit together.
+
+A definition's ``disable_reuse_footers`` (cv_config.md §8.11) are part of its reuse key
+(``RunView.reuse_key_for``); ``footers_changed`` is the backend finder's side of them. Its
+``reuse_window`` (commit distance) is stored but judged by the 24-hour window: the distance
+needs the target branch tip's commit position from Gitiles, which cvsite does not query, and
+upstream falls back to the same 24 hours whenever it cannot tell the distance.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from cvproto.cq.recipe import cq_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
+from projectconfig.footers import Metadata
 from tryjobs.definitions import find_matching_definition, tryjob_matches
 from tryjobs.views import AttemptRequest, RunView, TryjobView
 
@@ -22,6 +29,7 @@ __all__ = [
     "ReuseVerdict",
     "can_reuse",
     "choose_reusable",
+    "footers_changed",
     "mode_allowed",
     "reuse_verdict",
 ]
@@ -136,3 +144,40 @@ def _later(a: datetime | None, b: datetime | None) -> bool:
     if a is None:
         return False
     return b is None or a > b
+
+
+def _chosen_footers(message: str, keys: frozenset[str]) -> list[tuple[str, str]]:
+    return sorted(pair for pair in Metadata.of(message).pairs if pair[0] in keys)
+
+
+def footers_changed(
+    footer_keys: Iterable[str],
+    tested: Iterable[tuple[str, int, int]],
+    messages: Mapping[tuple[str, int], tuple[int, Mapping[int, str]]],
+) -> bool:
+    """Whether a tryjob found in the backend tested a patchset whose `footer_keys` footers
+    (a definition's disable_reuse_footers) differ from the current patchset's; then it is
+    not reused (cv_config.md §8.11, the backend finder's side of the footer reuse key).
+
+    `tested` is the (host, change, patchset) it tested; `messages[(host, change)]` the CL's
+    current patchset and its known commit messages by patchset. A tested patchset that is
+    the current one cannot differ; one whose message is unknown counts as changed, as
+    upstream (it cannot tell).
+    """
+    keys = frozenset(footer_keys)
+    if not keys:
+        return False
+    for host, change, patchset in tested:
+        known = messages.get((host, change))
+        if known is None:
+            return True
+        current, by_patchset = known
+        if patchset == current:
+            continue
+        if patchset not in by_patchset or current not in by_patchset:
+            return True
+        if _chosen_footers(by_patchset[patchset], keys) != _chosen_footers(
+            by_patchset[current], keys
+        ):
+            return True
+    return False

@@ -83,6 +83,10 @@ def definition_columns(msg: Definition, field: str = "definition") -> dict:
         "optional": msg.optional,
         "result_visibility": msg.result_visibility,
         "experiments": list(msg.experiments),
+        "disable_reuse_footers": list(msg.disable_reuse_footers),
+        "reuse_max_commit_distance": (
+            msg.reuse_window.max_commit_distance if msg.HasField("reuse_window") else None
+        ),
     }
     if msg.result_visibility not in config_pb2.CommentLevel.values():
         raise InvalidMessage(
@@ -128,6 +132,9 @@ def _write_definition(msg: Definition, c: dict) -> Definition:
     msg.optional = c["optional"]
     msg.result_visibility = c["result_visibility"]
     msg.experiments.extend(c["experiments"])
+    msg.disable_reuse_footers.extend(c["disable_reuse_footers"])
+    if c["reuse_max_commit_distance"] is not None:
+        msg.reuse_window.max_commit_distance = c["reuse_max_commit_distance"]
     return msg
 
 

@@ -24,6 +24,9 @@ class RunCL:
     clid: int
     patchset: int
     min_equivalent_patchset: int
+    # The current revision's metadata pairs (projectconfig.footers.Metadata.pairs): a
+    # definition's disable_reuse_footers make some of them part of its reuse key.
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,17 @@ class RunView:
     @cached_property
     def reuse_key(self) -> str:
         return eid.reuse_key((cl.clid, cl.min_equivalent_patchset) for cl in self.cls)
+
+    def reuse_key_for(self, definition: Definition) -> str:
+        """The reuse key of `definition`'s tryjobs in this run: the run's, unless the
+        definition's `disable_reuse_footers` name footers some CL has (cv_config.md §8.11)."""
+        if not definition.disable_reuse_footers:
+            return self.reuse_key
+        return eid.reuse_key(
+            ((cl.clid, cl.min_equivalent_patchset) for cl in self.cls),
+            {cl.clid: cl.metadata for cl in self.cls},
+            definition.disable_reuse_footers,
+        )
 
     @cached_property
     def cl_patchsets(self) -> tuple[str, ...]:

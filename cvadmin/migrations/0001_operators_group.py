@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ("runs", "0010_search_indexes"),
         ("tryjobs", "0002_tryjob_events"),
         ("migration_api", "0003_api_token_revoked_by"),
-        ("projectconfig", "__latest__"),
+        ("projectconfig", "0001_initial"),
         ("django_tasks_database", "__latest__"),
     ]
 

@@ -19,6 +19,7 @@ from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from importers.demo import DEMO_HOSTS, seed_demo
 from migration_api.models import ApiCall
 from migration_api.service import MIGRATION
+from projectconfig.models import ConfigVersion
 from runs.errors import ActionError
 from runs.models import (
     CL,
@@ -128,6 +129,20 @@ def test_cqdaemon_and_cvsite_verified_runs(demo):
     assert finished.count() == FinishedCQDRun.objects.filter(run__isnull=False).count()
     assert FinishedCQDRun.objects.filter(run__isnull=True).count() == 1
     assert NetrcToken.objects.filter(gerrit_host__in=DEMO_HOSTS).count() == len(DEMO_HOSTS)
+
+
+def test_cvsite_verified_runs_started_from_their_projects_config(demo):
+    versions = ConfigVersion.objects.filter(source__startswith="demo:")
+    assert {(v.project, v.version, v.imported_at < NOW - timedelta(days=4)) for v in versions} == {
+        ("chromium", 1, True),
+        ("angle", 1, True),
+    }
+    verified_by_cvsite = Run.objects.filter(execution_state__isnull=False)
+    assert verified_by_cvsite.exists()
+    assert not verified_by_cvsite.filter(config_version__isnull=True).exists()
+    assert set(verified_by_cvsite.values_list("config_group", flat=True)) == {"cq"}
+    for run in verified_by_cvsite.select_related("config_version"):
+        assert run.config_version.project == run.project
 
 
 def test_cqdaemons_called_the_api_successfully_and_reported_last_at_now(demo):

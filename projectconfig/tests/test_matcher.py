@@ -88,6 +88,11 @@ def test_a_run_needs_one_group_for_all_its_cls():
     assert MATCHER.group_for_run([cls[0], ("1.example.com", "default", "refs/heads/master")]) == 0
 
 
+def test_a_run_without_cls_has_no_group():
+    with pytest.raises(NoGroupError, match="the run has no CLs"):
+        MATCHER.group_for_run([])
+
+
 def test_each_pattern_keeps_its_own_alternation():
     config = text_format.Parse(
         'config_groups { name: "g" gerrit { url: "https://h.googlesource.com" '

@@ -1,4 +1,5 @@
-"""Properties of the computation: determinism, and the monotonic rules of location filters."""
+"""Properties of the computation: determinism, the monotonic rules of location filters, and
+the precompiled plan (location plan, draw thresholds) answering as the builder-by-builder rules."""
 
 from __future__ import annotations
 
@@ -11,13 +12,34 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvproto.cv.config import config_pb2
-from projectconfig.location import compile_location_filters, location_included
+from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from projectconfig.directives import parse_directives
+from projectconfig.footers import Metadata, RunOptions
+from projectconfig.go_rand import (
+    REDRAW_FROM,
+    Draws,
+    GoRand,
+    as_float32,
+    draw_of,
+    percent_draw,
+    selection_threshold,
+)
+from projectconfig.location import (
+    LocationPlan,
+    PathPatterns,
+    compile_location_filters,
+    location_included,
+)
 from projectconfig.requirement import (
     ChangeList,
     CompiledGroup,
+    ComputationFailure,
     Identities,
     RunInput,
+    _builder_outcome,
+    _Context,
     compute,
+    selection_streams,
 )
 
 SEGMENTS = ["a", "b", "docs", "src", "x.cc", "infra"]
@@ -155,3 +177,95 @@ def test_no_try_keeps_exactly_the_presubmit_builders(builders, cls):
     no_try = tuple(replace(cl, commit_message="T\n\nNo-Try: true\n") for cl in cls)
     expected = [d for d in plain.definitions if d.disable_reuse]
     assert list(compute(group, RunInput("DRY_RUN", no_try, identities)).definitions) == expected
+
+
+# ------------------------------------------------------------------------ the precompiled plan
+
+
+@given(
+    st.lists(filter_lists, min_size=1, max_size=6),
+    st.lists(change_lists(parents=st.integers(1, 2)), min_size=1, max_size=3),
+)
+def test_a_location_plan_judges_each_builder_as_location_included(lists, cls):
+    paths = PathPatterns()
+    compiled = [compile_location_filters(filters, paths) for filters in lists]
+    mask = LocationPlan(list(enumerate(compiled))).mask(cls)
+    assert [bool(mask >> bit & 1) for bit in range(len(lists))] == [
+        location_included(filters, cls) for filters in compiled
+    ]
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(-(2**63), 2**63 - 1),
+    st.lists(st.integers(0, 700), min_size=1, max_size=6),
+    st.sampled_from([0.001, 1, 5, 20, 33.3, 50, 99.9, 100]),
+)
+def test_draw_values_against_thresholds_are_gos_percent_draws(seed, positions, percentage):
+    rand = GoRand(seed)
+    sequence = [percent_draw(rand) for _ in range(max(positions) + 1)]
+    draws = Draws(seed)
+    threshold = selection_threshold(as_float32(percentage))
+    for position in positions:  # in any order, as builders read them
+        assert draws.selected(position, threshold) == (sequence[position] <= as_float32(percentage))
+
+
+def test_values_that_go_draws_again_from_are_skipped():
+    assert draw_of(REDRAW_FROM) is None and draw_of(REDRAW_FROM - 1) is not None
+    assert draw_of((1 << 63) - 1) is None
+    # A threshold of 100% admits every value Go keeps.
+    assert selection_threshold(as_float32(100)) == REDRAW_FROM - 1
+
+
+def model(group: CompiledGroup, run: RunInput):
+    """§8.5 builder by builder, as written: every builder takes its draws, then its
+    procedure decides (the plan must answer exactly this)."""
+    metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
+    options = RunOptions.merge(RunOptions.of(m) for m in metadata)
+    owners = tuple(sorted({cl.owner for cl in run.cls}))
+    context = _Context(
+        group, run, options, owners, (), tuple(p for m in metadata for p in m.footers)
+    )
+    included = set()
+    if options.included_tryjobs and run.mode != "NEW_PATCHSET_RUN":
+        included = parse_directives(options.included_tryjobs)
+    experiment_stream, equivalent_stream = selection_streams(run.cls)
+    definitions, failure = [], None
+    for builder in group.builders:
+        is_optional = builder.experiment != 0 and (
+            percent_draw(experiment_stream) <= builder.experiment
+        )
+        use_equivalent = builder.equivalent_share != 0 and (
+            percent_draw(equivalent_stream) <= builder.equivalent_share
+        )
+        outcome = _builder_outcome(context, builder, included, is_optional, use_equivalent)
+        if isinstance(outcome, ComputationFailure):
+            failure = failure or outcome
+        elif outcome is not None:
+            definitions.append(outcome)
+    if failure:
+        return failure
+    requirement = tryjob_pb.Requirement(definitions=definitions)
+    if group.retry_config is not None:
+        requirement.retry_config.CopyFrom(group.retry_config)
+    return requirement
+
+
+FOOTERS = ["", "No-Try: true", "No-Presubmit: true", "Cq-Do-Not-Cancel-Tryjobs: true"]
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(builder, min_size=1, max_size=10),
+    st.lists(change_lists(parents=st.integers(1, 2)), min_size=1, max_size=3),
+    st.sampled_from(["DRY_RUN", "FULL_RUN", "NEW_PATCHSET_RUN"]),
+    st.sampled_from(FOOTERS),
+    st.lists(st.integers(0, 9), max_size=2),
+)
+def test_the_plan_answers_as_each_builder_in_turn(builders, cls, mode, footer, named):
+    group = group_of(builders)
+    include = ",".join(f"b{i}" for i in named if i < len(builders))
+    message = f"T\n\n{footer}\n" + (f"Cq-Include-Trybots: p/try:{include}\n" if include else "")
+    cls = tuple(replace(cl, commit_message=message) for cl in cls)
+    run = RunInput(mode, cls, identities)
+    assert compute(group, run) == model(group, run)

@@ -301,3 +301,16 @@ def test_a_text_format_error_names_the_file_line_and_column():
 @pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.cfg")))
 def test_the_real_configs_are_valid(name):
     assert errors_of((DATA / name).read_text()) == []
+
+
+def test_a_caller_may_accept_more_gerrit_hosts():
+    config = text_format.Parse(
+        'config_groups { name: "g" gerrit { url: "https://h-review.demo.invalid" '
+        'projects { name: "p" } } verifiers { gerrit_cq_ability { committer_list: "c" } } }',
+        config_pb2.Config(),
+    )
+    assert validate(config) == [
+        'config_groups[0] "g": gerrit[0].url: host must end with .googlesource.com: '
+        "'https://h-review.demo.invalid'"
+    ]
+    assert validate(config, (".googlesource.com", ".demo.invalid")) == []

@@ -168,6 +168,10 @@ class BuildbucketBackend(TryjobBackend):
                                 builders[messages.builder_name(build.builder)],
                                 parsed.status,
                                 parsed.result,
+                                tuple(
+                                    (c.host, c.change, c.patchset)
+                                    for c in build.input.gerrit_changes
+                                ),
                             )
                     page_token = page.next_page_token
                     if not page_token:

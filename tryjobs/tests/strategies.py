@@ -41,7 +41,10 @@ def definitions(draw):
         optional=draw(st.booleans()),
         result_visibility=draw(st.sampled_from(config_pb2.CommentLevel.values())),
         experiments=draw(st.lists(names, max_size=3)),
+        disable_reuse_footers=draw(st.lists(names, max_size=2)),
     )
+    if draw(st.booleans()):
+        msg.reuse_window.max_commit_distance = draw(st.integers(0, 2**32 - 1))
     if draw(st.booleans()):
         msg.equivalent_to.buildbucket.host = draw(names)
         msg.equivalent_to.buildbucket.builder.CopyFrom(draw(builder_ids()))

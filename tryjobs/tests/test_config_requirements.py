@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cvproto.gerrit import gerrit_pb2
 from projectconfig.actions import current_version, import_config
+from projectconfig.groups import import_groups
 from projectconfig.tests.support import group_config
 from runs.errors import ActionError, Code
 from runs.models import CL, GerritPost, Run, RunCL, RunStatus, Verifier
@@ -116,6 +117,20 @@ def test_a_run_starts_on_the_requirement_of_its_config(backend):
     assert len(state_of(run).executions[0].attempts) == 1  # launched by the executor
     run.refresh_from_db()
     assert (run.config_version, run.config_group) == (current_version("chromium"), "cq")
+
+
+GOOGLERS_ONLY = 'name: "chromium/try/internal-rel" owner_whitelist_group: "googlers"'
+
+
+def test_owner_allowlists_use_the_imported_group_memberships(backend):
+    import_config("chromium", config(LINUX, GOOGLERS_ONLY), "v1")
+    outsider = run_of()
+    config_requirements.start_from_config(outsider.id, "test")
+    assert builders_of(outsider) == ["linux-rel"]
+    import_groups({"googlers": ["dev@example.com"]}, "groups.json")
+    member = run_of()
+    config_requirements.start_from_config(member.id, "test")
+    assert builders_of(member) == ["linux-rel", "internal-rel"]
 
 
 @pytest.mark.parametrize(

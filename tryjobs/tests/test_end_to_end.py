@@ -402,3 +402,44 @@ def test_an_ended_dry_run_posts_its_result_on_every_cl(backend, run_tasks, gerri
     assert {r.body["message"] for r in reviews} == {expected}
     assert run.status == (RunStatus.SUCCEEDED if outcome == Result.SUCCEEDED else RunStatus.FAILED)
     assert "compile failed" in expected or outcome == Result.SUCCEEDED
+
+
+def _set_message(gerrit, number: int, footer: str) -> None:
+    change = gerrit.change(number)
+    revision = change["revisions"][change["current_revision"]]
+    revision["commit"]["message"] = f"Make it so\n\nBody\n\n{footer}\nChange-Id: I1\n"
+
+
+@pytest.mark.django_db
+def test_a_disable_reuse_footer_added_or_changed_means_a_fresh_build(gerrit, backend, run_tasks):
+    """cv_config.md §8.11: the definition's disable_reuse_footers are part of its reuse key;
+    a builder without them reuses as before."""
+    gerrit.add_change(1, project="chromium/src")
+    run_actions.set_project_verifier("chromium", Verifier.CVSITE, "op")
+    ci_only = defn("ci-only", disable_reuse_footers=["Include-Ci-Only-Tests"])
+    plain = defn("plain")
+    _set_message(gerrit, 1, "Include-Ci-Only-Tests: true")
+    donor = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
+    operations.set_requirement(donor.id, requirement(ci_only, plain), "op")
+    for index in (0, 1):
+        backend.finish_build(latest_tryjob(donor, index).external_id, Result.SUCCEEDED)
+    run_tasks()
+
+    # Same footer: both reused.
+    same = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
+    operations.set_requirement(same.id, requirement(ci_only, plain), "op")
+    assert [snapshots(e) for e in log_of(same)] == [[("ci-only", True), ("plain", True)]]
+
+    # The footer's value changed (a commit-message edit, same code): ci-only runs afresh.
+    _set_message(gerrit, 1, "Include-Ci-Only-Tests: false")
+    changed = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
+    operations.set_requirement(changed.id, requirement(ci_only, plain), "op")
+    assert [snapshots(e) for e in log_of(changed)] == [[("plain", True)], [("ci-only", False)]]
+
+    # The footer removed: ci-only again does not reuse the donor's (nor the last) build.
+    _set_message(gerrit, 1, "Bug: 1")
+    removed = make_run_of_changes(gerrit, [1], mode="DRY_RUN")
+    operations.set_requirement(removed.id, requirement(ci_only, plain), "op")
+    assert [snapshots(e) for e in log_of(removed)] == [[("plain", True)], [("ci-only", False)]]
+    keys = {latest_tryjob(r, 0).reuse_key for r in (donor, changed, removed)}
+    assert len(keys) == 3

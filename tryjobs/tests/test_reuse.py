@@ -1,11 +1,21 @@
 """Reuse verdicts (§3.6 table, 24-hour freshness, mode allowlist) and the CV-store finder."""
 
+import base64
+import hashlib
 from datetime import timedelta
 
 import pytest
 
 from cvproto.cv.internal.tryjob import storage_pb2 as pb
-from tryjobs.reuse import ReuseVerdict, can_reuse, choose_reusable, mode_allowed, reuse_verdict
+from tryjobs import executor
+from tryjobs.reuse import (
+    ReuseVerdict,
+    can_reuse,
+    choose_reusable,
+    footers_changed,
+    mode_allowed,
+    reuse_verdict,
+)
 from tryjobs.tests.test_executor_support import (
     CANCELLED,
     ENDED,
@@ -26,7 +36,7 @@ from tryjobs.tests.test_executor_support import (
     res,
     tj,
 )
-from tryjobs.views import TryjobView
+from tryjobs.views import RunCL, RunView, TryjobView
 
 ALLOWED, MAYBE, DENIED = ReuseVerdict.ALLOWED, ReuseVerdict.MAYBE, ReuseVerdict.DENIED
 DAY = timedelta(hours=24)
@@ -211,3 +221,124 @@ class TestChooseReusable:
 def test_seed_statuses_are_all_covered():
     covered = {v[1] for v in VERDICTS}
     assert covered == {s for s in pb.Status.values() if s}
+
+
+# ---- disable_reuse_footers (cv_config.md §8.11) ----
+
+FOOTERS = ("Include-Ci-Only-Tests", "Special-Footer")
+
+
+def _view(*cls):
+    return RunView(RUN.id, "DRY_RUN", tuple(cls))
+
+
+def _footered(**changes):
+    definition = defn("x")
+    definition.disable_reuse_footers.extend(FOOTERS)
+    for key, value in changes.items():
+        setattr(definition, key, value)
+    return definition
+
+
+KEY_CASES = [
+    # (name, cls of the run, expected per-CL strings hashed, or None for the plain key)
+    ("no footers anywhere", (RunCL(7, 3, 2, (("Bug", "1"),)),), None),
+    (
+        "one footer of the list",
+        (RunCL(7, 3, 2, (("Include-Ci-Only-Tests", "true"), ("Bug", "1"))),),
+        [b"7/2/Include-Ci-Only-Tests:true"],
+    ),
+    (
+        "footers sorted by key then value",
+        (
+            RunCL(
+                7,
+                3,
+                2,
+                (
+                    ("Special-Footer", "b"),
+                    ("Include-Ci-Only-Tests", "true"),
+                    ("Special-Footer", "a"),
+                ),
+            ),
+        ),
+        [b"7/2/Include-Ci-Only-Tests:true/Special-Footer:a/Special-Footer:b"],
+    ),
+    (
+        "per-CL strings sorted byte-wise",
+        (
+            RunCL(9, 1, 1, (("Special-Footer", "z"),)),
+            RunCL(10, 4, 4),
+        ),
+        [b"10/4", b"9/1/Special-Footer:z"],
+    ),
+    (
+        "legacy pairs do not match normalized keys",
+        (RunCL(7, 3, 2, (("SPECIAL_FOOTER", "x"),)),),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("cls, hashed", [c[1:] for c in KEY_CASES], ids=[c[0] for c in KEY_CASES])
+def test_footer_reuse_key(cls, hashed):
+    view = _view(*cls)
+    key = view.reuse_key_for(_footered())
+    if hashed is None:
+        assert key == view.reuse_key
+    else:
+        digest = hashlib.sha256(b"\0".join(hashed)).digest()
+        assert key == base64.b64encode(digest).decode()
+        assert key != view.reuse_key
+    # A definition without footers always has the run's key.
+    assert view.reuse_key_for(defn("x")) == view.reuse_key
+
+
+def test_footer_value_change_changes_the_key():
+    before = _view(RunCL(7, 3, 2, (("Special-Footer", "a"),)))
+    after = _view(RunCL(7, 4, 2, (("Special-Footer", "b"),)))
+    removed = _view(RunCL(7, 5, 2))
+    keys = {v.reuse_key_for(_footered()) for v in (before, after, removed)}
+    assert len(keys) == 3
+    # Only footers the definition names count.
+    unrelated = _view(RunCL(7, 4, 2, (("Special-Footer", "a"), ("Bug", "2"))))
+    assert unrelated.reuse_key_for(_footered()) == before.reuse_key_for(_footered())
+
+
+def test_executor_asks_each_definition_its_own_key():
+    run = RunView(RUN.id, "DRY_RUN", (RunCL(1, 2, 2, (("Special-Footer", "on"),)),))
+    plain, footered = defn("plain"), _footered()
+    step = executor.on_requirement(None, run, pb.Requirement(definitions=[plain, footered]), 1, NOW)
+    keys = [a.reuse_key for a in step.plan.attempts]
+    assert keys == [run.reuse_key, run.reuse_key_for(footered)]
+    assert keys[0] != keys[1]
+
+
+MESSAGES = {
+    ("x-review.googlesource.com", 5): (
+        3,
+        {
+            1: "T\n\nSpecial-Footer: a\n",
+            2: "T\n\nBody\n\nSpecial-Footer: a\nBug: 1\n",
+            3: "T edited\n\nSpecial-Footer: a\nBug: 2\n",
+        },
+    ),
+    ("x-review.googlesource.com", 6): (2, {1: "T\n\nSpecial-Footer: old\n", 2: "T\n"}),
+}
+CHANGED_CASES = [
+    # (name, footer keys, tested (host, change, patchset), changed?)
+    ("current patchset", FOOTERS, [("x-review.googlesource.com", 5, 3)], False),
+    ("earlier patchset, same footers", FOOTERS, [("x-review.googlesource.com", 5, 1)], False),
+    ("footer removed since", FOOTERS, [("x-review.googlesource.com", 6, 1)], True),
+    ("unknown patchset counts as changed", FOOTERS, [("x-review.googlesource.com", 5, 0)], True),
+    ("unknown CL counts as changed", FOOTERS, [("y-review.googlesource.com", 5, 3)], True),
+    ("no footer keys: never", (), [("x-review.googlesource.com", 6, 1)], False),
+    ("only listed keys compared", ("Bug",), [("x-review.googlesource.com", 5, 2)], True),
+]
+
+
+@pytest.mark.parametrize(
+    "keys, tested, changed", [c[1:] for c in CHANGED_CASES], ids=[c[0] for c in CHANGED_CASES]
+)
+def test_footers_changed(keys, tested, changed):
+    assert footers_changed(keys, tested, MESSAGES) is changed
