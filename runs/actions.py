@@ -63,8 +63,10 @@ def find_run(run_id: str, attempt_key: str, projects: Collection[str] | None = N
 def find_run_to_verify(
     run_id: str, attempt_key: str, projects: Collection[str] | None = None
 ) -> Run | None:
-    """The run find_run finds, locked for the rest of the caller's transaction."""
-    return Run.objects.select_for_update().in_projects(projects).named(run_id, attempt_key).first()
+    """The run find_run finds, locked for the rest of the caller's transaction (as
+    lifecycle.lock_run locks it)."""
+    locked = Run.objects.select_for_update(no_key=True)
+    return locked.in_projects(projects).named(run_id, attempt_key).first()
 
 
 # ReportVerifiedRun -----------------------------------------------------------------------------

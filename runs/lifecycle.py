@@ -54,4 +54,10 @@ def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_ti
 
 
 def lock_run(run_id: str) -> Run:
-    return Run.objects.select_for_update().get(id=run_id)
+    """The run, locked until the transaction ends (Run.DoesNotExist when there is none).
+
+    Every writer of a run takes this lock, so they take turns. `FOR NO KEY UPDATE` on
+    PostgreSQL: inserting a row that references the run (an event, a post, a tryjob) only takes
+    a key-share lock through its foreign key and never waits for the run's holder.
+    """
+    return Run.objects.select_for_update(no_key=True).get(id=run_id)

@@ -43,7 +43,7 @@ from projectconfig.requirement import (
 from runs import serializers as run_serializers
 from runs.actions import announce_result
 from runs.errors import ActionError, Code
-from runs.lifecycle import set_status
+from runs.lifecycle import lock_run, set_status
 from runs.models import ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs import serializers
 from tryjobs.passes import execute_pass
@@ -120,7 +120,7 @@ def _compute(run: Run) -> tuple[ConfigVersion, RunRequirement | str]:
 def _end(run_id: str, status: RunStatus, message: str, actor: str, kind: str) -> ConfigOutcome:
     """Ends the run with `message` posted on its CLs, unless it ended meanwhile."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(id=run_id)
+        run = lock_run(run_id)
         if run.status != RunStatus.RUNNING:
             return ConfigOutcome(run_id, "skipped", f"{RunStatus(run.status).name} meanwhile")
         set_status(run, status, actor, message)

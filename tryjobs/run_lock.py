@@ -8,6 +8,7 @@ on every save) tell whether anyone changed them in between: if so, the pass star
 from dataclasses import dataclass
 
 from cvproto.codes import Code
+from runs import lifecycle
 from runs.errors import ActionError
 from runs.models import Run
 from tryjobs.models import ExecutionState
@@ -24,15 +25,11 @@ class Versions:
 
 
 def lock_run(run_id: str) -> Run:
-    """The run, locked until the transaction ends.
-
-    `FOR NO KEY UPDATE` on PostgreSQL: writers of tryjob events only take a key-share lock
-    through their foreign key, so they never wait for a pass (SQLite serializes writers anyway).
-    """
-    run = Run.objects.select_for_update(no_key=True).filter(id=run_id).first()
-    if run is None:
-        raise ActionError(Code.NOT_FOUND, f"run {run_id!r} not found")
-    return run
+    """The run, locked until the transaction ends (runs.lifecycle.lock_run), or NOT_FOUND."""
+    try:
+        return lifecycle.lock_run(run_id)
+    except Run.DoesNotExist:
+        raise ActionError(Code.NOT_FOUND, f"run {run_id!r} not found") from None
 
 
 def state_version(run_id: str) -> int:

@@ -214,7 +214,7 @@ def test_a_run_to_verify_comes_locked_in_one_query(by):
         assert actions.find_run_to_verify(*names) == run
     assert len(captured) == 1
     if connection.vendor == "postgresql":
-        assert "FOR UPDATE" in captured[0]["sql"]
+        assert "FOR NO KEY UPDATE" in captured[0]["sql"]
 
 
 def test_a_verdict_is_looked_for_after_the_run_is_locked():
