@@ -3,8 +3,14 @@
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from hypothesis import HealthCheck, settings
 
 from gerrit.fake import fake_gerrit  # noqa: F401  (a fixture for every app's tests)
+
+# Property tests judge their examples, never the clock: on a shared, loaded machine a per-example
+# deadline or a "generation is slow" health check fails tests that are right.
+settings.register_profile("cvsite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cvsite")
 
 
 @pytest.fixture
