@@ -505,7 +505,7 @@ class Seeder:
         # after it started.
         decided = ended
         if status in (RunStatus.WAITING_FOR_SUBMISSION, RunStatus.SUBMITTING):
-            decided = min(started + timedelta(minutes=20), now - timedelta(seconds=5))
+            decided = max(started, min(started + timedelta(minutes=20), now - timedelta(seconds=5)))
 
         cls = self.run_cls_for(project, created)
         owner = cls[0].owner
