@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from cvproto.migration import migration_pb2 as migration_pb
 from migration_api.models import ApiToken
 from migration_api.tests.rpc_support import add_cl, add_run_cl, mark_verified, post_binary
+from runs import queries
 from runs.ids import RunID
 from runs.models import CL, DepKind, Run, RunCL, RunCLDep, RunStatus
 from runs.serializers import set_served_message
@@ -165,3 +166,25 @@ def test_fetching_takes_the_same_number_of_queries_for_1_and_10_runs(
         assert all(len(r.cls) == 3 and len(r.fyi_deps) == 1 for r in response.active_runs)
     else:
         assert len(response.cls) == 30
+
+
+@pytest.mark.django_db
+def test_runs_beyond_one_key_list_are_all_served(client, monkeypatch):
+    """The active runs' keys go to the database in lists of KEYS_PER_QUERY: with lists of 3,
+    10 runs (30 run CLs) take several of each, and the answers are those of one list."""
+    create_active_runs("chunked", 10, first_change=10_000)
+    for run in Run.objects.filter(project="chunked").order_by("id")[:4]:
+        mark_verified(run)
+        Run.objects.filter(id=run.id).update(status=RunStatus.WAITING_FOR_SUBMISSION)
+    _, token = ApiToken.issue("cqdaemon", ["chunked"])
+    request = migration_pb.FetchExcludedCLsRequest(luci_project="chunked")
+
+    _, whole = fetch_active_runs(client, token, "chunked")
+    excluded = post_binary(client, token, "FetchExcludedCLs", request)
+    monkeypatch.setattr(queries, "KEYS_PER_QUERY", 3)
+    _, chunked = fetch_active_runs(client, token, "chunked")
+
+    assert chunked == whole and len(whole.active_runs) == 6
+    assert all(len(r.cls) == CLS_PER_RUN and len(r.fyi_deps) == 1 for r in chunked.active_runs)
+    assert post_binary(client, token, "FetchExcludedCLs", request) == excluded
+    assert len(migration_pb.FetchExcludedCLsResponse.FromString(excluded).cls) == 12

@@ -202,7 +202,8 @@ def test_fetch_active_runs_answer_is_the_encoding_of_the_whole_message():
     expected_runs.sort(key=lambda r: r.id)
     with CaptureQueriesContext(connection) as captured:
         runs = queries.runs_for_cqdaemon("chromium")
-    assert len(captured) == 4
+    # Project verifier, running runs with their verdict flags, run CLs, deps, outside CLs.
+    assert len(captured) == 5
     assert sum('"served_message"' in query["sql"] for query in captured) == 1
 
     answer = serializers.active_runs_response(
