@@ -71,15 +71,17 @@ class CLReferenceField(forms.Field):
     def clean(self, value) -> identifiers.CLIdentifier | identifiers.NumberIdentifier | None:
         if value in self.empty_values:  # absent; sent empty is StrictFilterSet's to refuse
             return None
+        # The messages quote the input, which may hold "%": it goes in as a parameter.
         try:
             found = identifiers.parse(value)
         except identifiers.UnsearchableInput as e:
-            raise forms.ValidationError(str(e)) from None
+            raise forms.ValidationError("%(reason)s", params={"reason": str(e)}) from None
         if not isinstance(found, identifiers.CLIdentifier | identifiers.NumberIdentifier):
             raise forms.ValidationError(
-                f"{value!r} names no CL: expected a change number, a Gerrit change URL "
+                "%(value)r names no CL: expected a change number, a Gerrit change URL "
                 "(https://<host>/c/<project>/+/<change>[/<patchset>], https://<host>/<change>, "
-                "<host>/<change>) or crrev.com/c/<change>."
+                "<host>/<change>) or crrev.com/c/<change>.",
+                params={"value": value},
             )
         return found
 

@@ -81,6 +81,8 @@ CL_CASES: list[tuple[str, Identifier | Refused]] = [
     ("chromium/try/linux-rel", BuilderIdentifier("chromium", "try", "linux-rel")),
     ("0123", TextIdentifier("0123")),
     ("-5", TextIdentifier("-5")),
+    ("100%", TextIdentifier("100%")),  # messages quoting it must not take "%" for a format
+    ("https://%s/%d", Refused("not a change number")),
     ("9" * 30, TextIdentifier("9" * 30)),  # beyond int64
     ("١٢٣", TextIdentifier("١٢٣")),  # not ASCII digits
 ]
