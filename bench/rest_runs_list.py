@@ -7,8 +7,8 @@ the first page, the page after it (a cursor), and a project + status filter. Eac
 10,000 runs, then the database is grown to BENCH_REST_RUNS runs (default 1,000,000) and timed
 again.
 
-ratio = time at the large size / time at 10,000; the goal is <= 1.5 for each request: a keyset
-page costs the same however many rows come after it.
+ratio = time at the large size / time at 10,000 (each the fastest of 50 requests); the goal
+is <= 1.5 for each request: a keyset page costs the same however many rows come after it.
 
 The rows are `manage.py seed_scale`'s (runs with their CLs, events, tryjobs, execution states
 and CQDaemon records over 5 projects and 30 days up to a fixed time; no API call records,
@@ -18,7 +18,6 @@ loaded (ANALYZE), as autovacuum keeps them in a live PostgreSQL database.
 """
 
 import os
-import statistics
 import time
 from datetime import UTC, datetime
 
@@ -32,7 +31,7 @@ from migration_api.models import ApiToken
 SMALL = 10_000
 LARGE = int(os.environ.get("BENCH_REST_RUNS", "1000000"))
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-REPEAT = 30
+REPEAT = 50
 WARMUP = 5
 GOAL = 1.5
 
@@ -56,7 +55,9 @@ def seed(runs: int, seed: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def median_seconds(client: Client, url: str) -> float:
+def best_seconds(client: Client, url: str) -> float:
+    """The fastest of REPEAT requests: the two sizes are measured minutes apart on a shared
+    machine, and other processes only ever add time (as timeit's documentation argues)."""
     times = []
     for _ in range(WARMUP):
         client.get(url)
@@ -65,15 +66,15 @@ def median_seconds(client: Client, url: str) -> float:
         response = client.get(url)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content[:500]
-    return statistics.median(times)
+    return min(times)
 
 
 def timings(client: Client) -> dict[str, float]:
     first = client.get("/api/v1/runs/").json()
     return {
-        "first page": median_seconds(client, "/api/v1/runs/"),
-        "second page": median_seconds(client, first["next"]),
-        "project + status": median_seconds(client, "/api/v1/runs/?project=v8&status=FAILED"),
+        "first page": best_seconds(client, "/api/v1/runs/"),
+        "second page": best_seconds(client, first["next"]),
+        "project + status": best_seconds(client, "/api/v1/runs/?project=v8&status=FAILED"),
     }
 
 
