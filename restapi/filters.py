@@ -12,8 +12,8 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
-from restapi.cl_urls import MAX_CHANGE, parse_cl_reference
 from restapi.enums import member_names
+from runs import identifiers
 from runs.models import CL, ProjectVerifier, Run, RunCL, RunStatus, Verifier
 from tryjobs.models import ResultStatus, Tryjob, TryjobStatus
 
@@ -63,15 +63,27 @@ class EnumNamesFilter(filters.MultipleChoiceFilter):
         return queryset.filter(**{f"{self.field_name}__in": [self.enum[name] for name in value]})
 
 
-class CLReferenceField(forms.CharField):
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
+class CLReferenceField(forms.Field):
+    """A CL as the operator UI's search box takes it (runs.identifiers): a Gerrit URL in any
+    of its forms, or a change number. The text goes to the parser as sent, so blanks and NUL
+    characters are refused with the search box's words."""
+
+    def clean(self, value) -> identifiers.CLIdentifier | identifiers.NumberIdentifier | None:
+        if value in self.empty_values:  # absent; sent empty is StrictFilterSet's to refuse
             return None
+        # The messages quote the input, which may hold "%": it goes in as a parameter.
         try:
-            return parse_cl_reference(value)
-        except ValueError as e:
-            raise forms.ValidationError(str(e)) from None
+            found = identifiers.parse(value)
+        except identifiers.UnsearchableInput as e:
+            raise forms.ValidationError("%(reason)s", params={"reason": str(e)}) from None
+        if not isinstance(found, identifiers.CLIdentifier | identifiers.NumberIdentifier):
+            raise forms.ValidationError(
+                "%(value)r names no CL: expected a change number, a Gerrit change URL "
+                "(https://<host>/c/<project>/+/<change>[/<patchset>], https://<host>/<change>, "
+                "<host>/<change>) or crrev.com/c/<change>.",
+                params={"value": value},
+            )
+        return found
 
 
 class CLReferenceFilter(filters.CharFilter):
@@ -89,9 +101,10 @@ class CLReferenceFilter(filters.CharFilter):
     def filter(self, queryset, value):
         if value is None:
             return queryset
-        cls = CL.objects.filter(change=value.change)
-        if value.host is not None:
-            cls = cls.filter(host=value.host)
+        if isinstance(value, identifiers.NumberIdentifier):
+            cls = CL.objects.filter(change=value.number)  # on any host
+        else:
+            cls = CL.objects.filter(host=value.host, change=value.change)
         # A subquery, not a join: a run is listed once even if two of its CLs match.
         return queryset.filter(pk__in=self.keys_of_cls(cls))
 
@@ -144,11 +157,16 @@ class RunFilter(StrictFilterSet):
 
 
 @extend_schema_field(
-    {"type": "integer", "minimum": 1, "maximum": MAX_CHANGE, "description": "Change number."}
+    {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": identifiers.MAX_INT64,
+        "description": "Change number.",
+    }
 )
 class ChangeNumberFilter(filters.NumberFilter):
     def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=MAX_CHANGE, **kwargs)
+        super().__init__(min_value=1, max_value=identifiers.MAX_INT64, **kwargs)
 
 
 class TryjobFilter(StrictFilterSet):

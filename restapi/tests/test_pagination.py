@@ -4,8 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from restapi.tests.conftest import add_cls, make_cl, make_tryjob
+from restapi.pagination import MAX_PAGE_SIZE
+from restapi.tests.conftest import add_cls, make_cl, make_full_run, make_tryjob
+from runs.models import CL, Run
 from runs.tests.factories import BASE_TIME, make_run
+from tryjobs.models import Tryjob
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +64,25 @@ def test_previous_goes_back(chromium_client):
     first = chromium_client.get("/api/v1/runs/?page_size=2").json()
     second = chromium_client.get(first["next"]).json()
     assert chromium_client.get(second["previous"]).json()["results"] == first["results"]
+
+
+@pytest.mark.parametrize(
+    "url, model, queries",
+    [
+        ("/api/v1/runs/", Run, 3),  # token, runs, their run CLs with CLs
+        ("/api/v1/tryjobs/", Tryjob, 3),  # token, tryjobs, the runs that reused them
+        ("/api/v1/cls/", CL, 2),  # token, CLs
+    ],
+)
+@pytest.mark.parametrize("page_size", [1, 7, MAX_PAGE_SIZE])
+def test_queries_are_constant_whatever_the_page_size(
+    chromium_client, django_assert_num_queries, url, model, queries, page_size
+):
+    for _ in range(12):
+        make_full_run(cls=2, tryjobs=2)
+    with django_assert_num_queries(queries):
+        first = chromium_client.get(url, {"page_size": page_size}).json()
+    assert len(first["results"]) == min(page_size, model.objects.count())
+    if first["next"]:
+        with django_assert_num_queries(queries):
+            assert chromium_client.get(first["next"]).json()["results"]

@@ -7,6 +7,13 @@ import pytest
 from restapi.tests.conftest import GERRIT_HOST, add_cls, make_cl, make_full_run, token_client
 from runs.models import ProjectVerifier, RunStatus, Verifier
 from runs.tests.factories import BASE_TIME, make_run
+from runs.tests.identifier_cases import (
+    CL_FORMS,
+    NOT_CL_FORMS,
+    Refused,
+    case_id,
+    host_and_change,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,22 +110,23 @@ def test_filters_by_attempt_key(chromium_client):
     ]
 
 
-@pytest.mark.parametrize(
-    "cl",
-    [
-        "123456",
-        f"{GERRIT_HOST}/123456",
-        f"https://{GERRIT_HOST}/123456",
-        f"https://{GERRIT_HOST}/c/chromium/src/+/123456",
-        f"https://{GERRIT_HOST}/c/chromium/src/+/123456/7",
-        "crrev.com/c/123456",
-    ],
-)
-def test_filters_by_cl_in_any_form(chromium_client, cl):
+@pytest.mark.parametrize("text, expected", CL_FORMS, ids=map(case_id, CL_FORMS))
+def test_filters_by_cl_in_every_form_the_search_box_takes(chromium_client, text, expected):
+    host, change = host_and_change(expected)
+    host = host or GERRIT_HOST
     wanted, other = make_run(), make_run()
-    add_cls(wanted, [make_cl(123456)])
-    add_cls(other, [make_cl(123457)])
-    assert run_ids(chromium_client.get("/api/v1/runs/", {"cl": cl})) == [wanted.id]
+    add_cls(wanted, [make_cl(change, host=host)])
+    add_cls(other, [make_cl(change + 1, host=host)])
+    assert run_ids(chromium_client.get("/api/v1/runs/", {"cl": text})) == [wanted.id]
+
+
+@pytest.mark.parametrize("text, expected", NOT_CL_FORMS, ids=map(case_id, NOT_CL_FORMS))
+def test_refuses_what_the_search_box_takes_for_no_cl(chromium_client, text, expected):
+    make_run()
+    response = chromium_client.get("/api/v1/runs/", {"cl": text})
+    assert response.status_code == 400, response.content
+    [message] = response.json()["cl"]
+    assert (expected.says if isinstance(expected, Refused) else "names no CL") in message
 
 
 def test_a_change_number_on_two_hosts_finds_the_runs_of_both(chromium_client):
