@@ -141,6 +141,8 @@ DEFINITION = (
     "optional",
     "result_visibility",
     "experiments",
+    "disable_reuse_footers",
+    "reuse_max_commit_distance",
 )
 RESULT = (
     "result_status",
@@ -823,7 +825,7 @@ class Seeder:
         for position, builder_index in enumerate(builders):
             builder = project.builders[builder_index]
             definition = (BUILDBUCKET_HOST, project.name, "try", builder, "", "", "", "")
-            definition += (False, False, True, False, 0, [])
+            definition += (False, False, True, False, 0, [], [], None)
             execution_id = self.execution_ids.take()
             outcomes = self.tryjob_outcomes(status, position == failing, builder_index)
             used_quota = 0
