@@ -110,4 +110,3 @@ def test_help_texts_are_escaped_and_times_have_seconds_and_zone(operator_client)
 def test_view_site_goes_to_the_operators_home(operator_client):
     page = operator_client.get(reverse("admin:index")).content.decode()
     assert '<a href="/admin/">View site</a>' in page
-
