@@ -69,6 +69,7 @@ class KeysetAdmin(ReadOnlyAdmin):
 
     keyset_ordering: tuple[str, ...] = ("-id",)
     sortable_by = ()
+    show_facets = admin.ShowFacets.NEVER  # a facet is a COUNT over the table per filter choice
     change_list_template = "admin/keyset_change_list.html"
 
     def get_keyset_ordering(self, request) -> tuple[str, ...]:

@@ -128,6 +128,13 @@ def test_big_lists_never_count_offset_or_distinct(operator_client, pages_of_five
         assert "COUNT(" not in sql and " OFFSET " not in sql and "DISTINCT" not in sql, sql
 
 
+def test_big_lists_offer_no_counts(operator_client):
+    assert "Show counts" not in operator_client.get(RUNS).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        assert operator_client.get(RUNS, {"_facets": "True"}).status_code == 200
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
 def test_api_calls_filter_by_time_window_without_a_date_hierarchy(operator_client):
     old = ApiCall.objects.create(
         time=timezone.now() - timezone.timedelta(days=3),
