@@ -23,6 +23,7 @@ import time
 from urllib.parse import quote
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote as admin_quote
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
@@ -72,7 +73,7 @@ def fixed_samples() -> dict[str, str]:
         "project": run.project,
         "status": str(RunStatus.FAILED.value),
         "cl_url": quote(f"https://{cl.host}/{cl.change}", safe=""),
-        "run_id": quote(run.id, safe=""),
+        "run_id": admin_quote(run.id),  # as the admin writes it in its URLs
     }
 
 

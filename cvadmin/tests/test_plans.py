@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote
 
 import pytest
+from django.contrib.admin.utils import quote as admin_quote
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -62,7 +63,7 @@ def sample() -> dict[str, str]:
     tryjob = Tryjob.objects.exclude(external_id=None).order_by("-id")[10]
     return {
         "run_id": run.id,
-        "run_path": quote(run.id, safe=""),
+        "run_path": admin_quote(run.id),  # as the admin writes it in its URLs
         "attempt_key": run.cqd_attempt_key,
         "project": run.project,
         "mode": run.mode,
