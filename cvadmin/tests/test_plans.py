@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from migration_api.models import ApiCall
-from runs.models import CL, Run, RunStatus
+from runs.models import CL, Project, Run, RunStatus
 from tryjobs.models import Tryjob
 
 pytestmark = pytest.mark.skipif(
@@ -142,6 +142,11 @@ def sequential_scans(plan: dict) -> list[str]:
 
 def test_the_check_covers_the_big_tables(seeded):
     assert EXPECTED_BIG <= seeded
+
+
+def test_seeded_projects_are_in_the_project_table(db, seeded):
+    names = set(Project.objects.values_list("name", flat=True))
+    assert names == set(Run.objects.values_list("project", flat=True).distinct())
 
 
 @pytest.mark.parametrize("page", PAGES)
