@@ -5,6 +5,7 @@ Runs on the suite's database: SQLite (executemany) by default, PostgreSQL (binar
 DATABASE_URL=postgres://...; the database checks every constraint as the rows arrive.
 """
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from cvproto.migration import migration_pb2 as migration_pb
+from importers.seed_scale import ahead_in_thread
 from migration_api.models import ApiCall, ApiToken
 from migration_api.tests.rpc_support import post_binary
 from runs import queries, serializers
@@ -172,3 +174,29 @@ def test_the_same_seed_gives_the_same_runs(db):
 def test_bad_options_are_named(db, options, message):
     with pytest.raises(CommandError, match=message):
         call_command("seed_scale", *options, verbosity=0)
+
+
+def test_batches_built_ahead_hand_over_errors_and_stop_with_their_consumer():
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("broken batch")
+
+    received = []
+    with pytest.raises(ValueError, match="broken batch"):
+        for item in ahead_in_thread(failing()):
+            received.append(item)
+    assert received == [1, 2]
+
+    built = []
+
+    def endless():
+        while True:
+            built.append(len(built))
+            yield built[-1]
+
+    ahead = ahead_in_thread(endless())
+    assert [next(ahead) for _ in range(3)] == [0, 1, 2]
+    ahead.close()  # joins the thread: it builds at most one item past the queue's
+    assert len(built) <= 6
+    assert not [t for t in threading.enumerate() if t.name == "seed_scale batches"]
