@@ -2,9 +2,10 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 
-from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, operator
+from cvadmin.base import CVModelAdmin, KeysetAdmin, operator
+from cvadmin.filters import CallerFilter, api_code_filter, api_method_filter, recent_filter
 from migration_api import auth
 from migration_api.models import ApiCall, ApiToken, RefusedCalls
 
@@ -20,8 +21,10 @@ class ApiTokenAdmin(CVModelAdmin):
     actions = ["revoke"]
 
     def get_queryset(self, request):
-        # Derived from the call records rather than written on every call.
-        return super().get_queryset(request).annotate(last_used_at=Max("calls__time"))
+        # Derived from the call records rather than written on every call: each token's
+        # latest call, one index lookup (apicall_token) per token.
+        latest = ApiCall.objects.filter(token=OuterRef("pk")).order_by("-time").values("time")
+        return super().get_queryset(request).annotate(last_used_at=Subquery(latest[:1]))
 
     @admin.display(description="last used", ordering="last_used_at")
     def last_used(self, obj):
@@ -45,15 +48,16 @@ class ApiTokenAdmin(CVModelAdmin):
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(ReadOnlyAdmin):
+class ApiCallAdmin(KeysetAdmin):
     list_display = ["time", "caller", "method", "code", "duration_ms"]
-    list_filter = ["method", "code", "caller"]
-    date_hierarchy = "time"
+    list_filter = [recent_filter("time"), api_method_filter(), api_code_filter(), CallerFilter]
+    keyset_ordering = ("-time", "-id")
 
 
 @admin.register(RefusedCalls)
-class RefusedCallsAdmin(ReadOnlyAdmin):
+class RefusedCallsAdmin(KeysetAdmin):
     """Calls refused before a token was known, counted per minute (not stored one by one)."""
 
     list_display = ["minute", "method", "code", "count"]
-    list_filter = ["code", "method"]
+    list_filter = [recent_filter("minute"), api_code_filter(), api_method_filter()]
+    keyset_ordering = ("-minute", "-id")

@@ -7,7 +7,7 @@ CLs, tryjobs, attempts and log entries) and turns them into plain values the tem
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from google.protobuf.json_format import MessageToJson
@@ -356,11 +356,18 @@ def load(run_id: str) -> RunPage | None:
     cls = _cl_rows(run)
     state_rows = serializers.load_execution_state_rows(run.id)
     failed_ids = [u.tryjob_id for u in state_rows.unsuccessful_results] if state_rows else []
-    tryjobs = list(
-        Tryjob.objects.filter(Q(launched_by=run) | Q(reused_by=run) | Q(id__in=failed_ids))
-        .distinct()
-        .order_by("id")
+    # One index path each, in one query: an OR across the reuse join would scan every tryjob.
+    reused = Tryjob.reused_by.through.objects.filter(run=run).values("tryjob_id")
+    found = (
+        Tryjob.objects.filter(launched_by=run)
+        .order_by()
+        .union(
+            Tryjob.objects.filter(id__in=reused).order_by(),
+            Tryjob.objects.filter(id__in=failed_ids).order_by(),
+            all=True,
+        )
     )
+    tryjobs = sorted({t.id: t for t in found}.values(), key=lambda t: t.id)
     if state_rows is not None:
         chip_groups, gantt_rows = _from_execution_state(state_rows, run.end_time)
         failures = _failures(state_rows, {t.id: t for t in tryjobs})

@@ -11,7 +11,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from cvadmin import cqdaemon, run_page, search
-from cvadmin.base import CVModelAdmin, ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.base import (
+    CVModelAdmin,
+    KeysetAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    as_text,
+    operator,
+)
+from cvadmin.filters import choices_filter, project_filter
 from cvadmin.gantt import elapsed
 from cvadmin.tryjobs import (
     DRIVE_PERMISSION,
@@ -30,6 +38,7 @@ from runs.models import (
     Run,
     RunCL,
     RunCLDep,
+    RunMode,
     VerifiedCQDRun,
 )
 
@@ -37,9 +46,13 @@ MAX_RUNS_LISTED = 200
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdmin):
+class RunAdmin(KeysetAdmin):
     list_display = ["id", "coloured_status", "mode", "created", "took"]
-    list_filter = ["status", "mode", "project"]
+    list_filter = [
+        "status",
+        choices_filter("mode", "mode", RunMode.choices),
+        project_filter("project"),
+    ]
     # Shown as the search box; `get_search_results` does the searching (cvadmin.search).
     search_fields = ["id"]
     search_help_text = (
@@ -48,6 +61,10 @@ class RunAdmin(ReadOnlyAdmin):
     )
     ordering = ["-create_time", "id"]
     actions = ["set_tryjob_requirement", "run_tryjob_executor", "cancel_runs"]
+
+    def get_keyset_ordering(self, request):
+        # Within a project, run IDs sort newest first (and index with the project's filters).
+        return ("id",) if request.GET.get("project") else ("-create_time", "id")
 
     def changelist_view(self, request, extra_context=None):
         text = request.GET.get("q", "")
@@ -62,10 +79,10 @@ class RunAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
             return queryset, False
-        # changelist_view resolved it already (request.run_search); a CL or tryjob join may
-        # find a run twice.
+        # changelist_view resolved it already (request.run_search); its conditions are
+        # subqueries, so no run is found twice.
         outcome = getattr(request, "run_search", None) or search.resolve(search_term)
-        return queryset.filter(outcome.runs), True
+        return queryset.filter(outcome.runs), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The run page: what happened and why, instead of the stock form of its columns."""
@@ -158,10 +175,11 @@ class RunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CL)
-class CLAdmin(ReadOnlyAdmin):
+class CLAdmin(KeysetAdmin):
+    """Newest first; found by change number or CLID (the search box takes CL URLs)."""
+
     list_display = ["id", "host", "change", "patchset", "gerrit_project", "owner_email"]
     search_fields = ["=change", "=id"]
-    list_filter = ["host"]
     fieldsets = [
         (None, {"fields": ["gerrit_link", "gerrit_project", "owner_email", "patchset"]}),
         ("Runs of this CL, newest first", {"fields": ["runs_over_time"]}),
@@ -240,7 +258,7 @@ class RunCLDepInline(ReadOnlyInline):
 
 
 @admin.register(RunCL)
-class RunCLAdmin(ReadOnlyAdmin):
+class RunCLAdmin(KeysetAdmin):
     list_display = ["run", "cl", "position", "patchset", "trigger_mode", "trigger_time"]
     list_select_related = ["run", "cl"]
     search_fields = ["=run__id"]
@@ -253,7 +271,7 @@ class RunCLAdmin(ReadOnlyAdmin):
         return as_text(serializers.change_info_from_row(obj))
 
 
-class AttemptAdmin(ReadOnlyAdmin):
+class AttemptAdmin(KeysetAdmin):
     exclude = ["attempt"]
     readonly_fields = ["attempt_message"]
 
@@ -266,7 +284,7 @@ class AttemptAdmin(ReadOnlyAdmin):
 class FinishedCQDRunAdmin(AttemptAdmin):
     list_display = ["attempt_key", "attempt_project", "attempt_status", "run", "update_time"]
     list_select_related = ["run"]
-    list_filter = ["attempt_status", "attempt_project"]
+    list_filter = ["attempt_status", project_filter("attempt_project")]
     search_fields = ["=attempt_key", "=run__id"]
 
 
@@ -276,6 +294,7 @@ class VerifiedCQDRunAdmin(AttemptAdmin):
     list_select_related = ["run"]
     list_filter = ["action"]
     search_fields = ["=attempt_key", "=run__id"]
+    keyset_ordering = ("-update_time", "run")
 
 
 @admin.register(ReportedRunsSnapshot)

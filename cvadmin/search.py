@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from runs import identifiers
-from runs.models import CL, Run
+from runs.models import CL, Run, RunCL
 from tryjobs.models import Tryjob
 
 # Buildbucket hosts a bare build ID is looked up on (external IDs name their host).
@@ -99,7 +99,7 @@ def _cls(condition: Q, what: str) -> Outcome:
         return Outcome(NO_RUNS, redirect=cl_url(cls[0].pk))
     if not cls:
         return Outcome(NO_RUNS, message=f"No {what} is known to cvsite.", level=messages.WARNING)
-    return Outcome(Q(run_cls__cl__in=cls), message=_listed(what, [(cl_url(c.pk), c) for c in cls]))
+    return Outcome(_runs_of_cls(cls), message=_listed(what, [(cl_url(c.pk), c) for c in cls]))
 
 
 def _tryjobs(external_ids: list[str], what: str) -> Outcome:
@@ -126,10 +126,13 @@ def _number(number: int) -> Outcome:
             level=messages.WARNING,
         )
     links = [(cl_url(c.pk), c) for c in cls] + [(tryjob_url(t.pk), t) for t in tryjobs]
-    return Outcome(
-        Q(run_cls__cl__in=cls) | Q(launched_tryjobs__in=tryjobs),
-        message=_listed(str(number), links),
-    )
+    launched = Tryjob.objects.filter(pk__in=[t.pk for t in tryjobs]).values("launched_by_id")
+    return Outcome(_runs_of_cls(cls) | Q(id__in=launched), message=_listed(str(number), links))
+
+
+def _runs_of_cls(cls: list[CL]) -> Q:
+    """A subquery, not a join: a run with two of the CLs is listed once, without DISTINCT."""
+    return Q(id__in=RunCL.objects.filter(cl__in=cls).values("run_id"))
 
 
 def _listed(what: str, links: list[tuple[str, object]]) -> str:

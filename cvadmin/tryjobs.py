@@ -8,14 +8,13 @@ of a run, as `manage.py set_requirement` and `manage.py run_executor` do.
 import nh3
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from google.protobuf import text_format
 from markdown_it import MarkdownIt
 
-from cvadmin.base import ReadOnlyAdmin, ReadOnlyInline, as_text, operator
+from cvadmin.base import KeysetAdmin, ReadOnlyInline, as_text, operator
 from cvadmin.gantt import elapsed
 from cvadmin.run_page import build_label, build_url, run_url
 from runs.errors import ActionError
@@ -39,11 +38,13 @@ DEFINITION_FIELDS = ["builder", "equivalent_builder", "critical", "optional", "d
 
 
 @admin.register(Tryjob)
-class TryjobAdmin(ReadOnlyAdmin):
+class TryjobAdmin(KeysetAdmin):
     """A builder's tryjobs are this list filtered by builder (the search box's builder form)."""
 
     list_display = ["id", "build", "builder", "status", "result_status", "duration"]
-    list_filter = ["status", "result_status", "builder_project"]
+    # A builder's tryjobs: ?builder_project=&builder_bucket=&builder_name= (the search box's
+    # builder form), not a filter whose choices would be read from every tryjob.
+    list_filter = ["status", "result_status"]
     search_fields = ["=id", "=external_id", "=reuse_key"]
     ordering = ["-id"]
     fieldsets = [
@@ -92,7 +93,14 @@ class TryjobAdmin(ReadOnlyAdmin):
 
     @admin.display(description="runs")
     def runs(self, obj):
-        runs = Run.objects.filter(Q(launched_tryjobs=obj) | Q(reused_tryjobs=obj)).distinct()
+        # One index path each, in one query: an OR across the reuse join would scan every run.
+        reusing = Tryjob.reused_by.through.objects.filter(tryjob=obj).values("run_id")
+        found = (
+            Run.objects.filter(id=obj.launched_by_id)
+            .order_by()
+            .union(Run.objects.filter(id__in=reusing).order_by(), all=True)
+        )
+        runs = sorted({run.id: run for run in found}.values(), key=lambda run: run.id)
         return (
             format_html_join(
                 ", ",
@@ -103,7 +111,7 @@ class TryjobAdmin(ReadOnlyAdmin):
                         run.id,
                         "launched" if run.id == obj.launched_by_id else "reused",
                     )
-                    for run in runs.order_by("id")[:MAX_RUNS_PER_ACTION]
+                    for run in runs[:MAX_RUNS_PER_ACTION]
                 ),
             )
             or "-"
@@ -127,12 +135,13 @@ class ExecutionInline(ReadOnlyInline):
 
 
 @admin.register(ExecutionState)
-class ExecutionStateAdmin(ReadOnlyAdmin):
+class ExecutionStateAdmin(KeysetAdmin):
     list_display = ["run", "status", "requirement_version", "end_time", "update_time"]
     list_filter = ["status"]
     search_fields = ["=run__id"]
     readonly_fields = ["state_message"]
     inlines = [ExecutionInline]
+    keyset_ordering = ("run",)
 
     @admin.display(description="ExecutionState")
     def state_message(self, obj):
@@ -147,14 +156,14 @@ class ExecutionAttemptInline(ReadOnlyInline):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(ReadOnlyAdmin):
+class ExecutionAdmin(KeysetAdmin):
     list_display = ["state", "position", *DEFINITION_FIELDS, "used_quota"]
     search_fields = ["=state__run__id"]
     inlines = [ExecutionAttemptInline]
 
 
 @admin.register(ExecutionLogEntry)
-class ExecutionLogEntryAdmin(ReadOnlyAdmin):
+class ExecutionLogEntryAdmin(KeysetAdmin):
     list_display = ["run", "time", "kind", "state_version"]
     list_filter = ["kind"]
     search_fields = ["=run__id"]

@@ -82,6 +82,7 @@ from runs.models import (
     RunStatus,
     Verifier,
 )
+from runs.models import Project as ProjectRow
 from tryjobs.backend import get_backend
 from tryjobs.fake_backend import FakeBackend
 from tryjobs.models import TryjobStatus
@@ -501,6 +502,7 @@ def _create_run(plan: RunPlan) -> str:
         for info in infos
     )
     with transaction.atomic():
+        ProjectRow.note([project.name])
         run = Run.objects.create(
             id=str(RunID.new(project.name, now, key)),
             project=project.name,

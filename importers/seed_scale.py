@@ -60,6 +60,7 @@ from runs.models import (
     Verifier,
     VerifyAction,
 )
+from runs.models import Project as ProjectRow
 from runs.serializers import RunCLView, attempt_columns, mode_to_bigquery, served_run_cl
 from tryjobs.models import (
     BuildStatus,
@@ -402,6 +403,7 @@ class Seeder:
             self.make_project(index, name)
             for index, name in enumerate(project_names(plan.projects))
         ]
+        ProjectRow.note([project.name for project in self.projects])  # the admin's filter
         self.pending_cls: list[SeededCL] = []  # new CLs of the batch being built
         weights = [1 / (i + 1) for i in range(len(self.projects))]
         self.project_weights = list(_cumulative(weights))

@@ -89,6 +89,10 @@ class ApiCall(models.Model):
         indexes = [
             models.Index(fields=["-time"], name="apicall_time"),
             models.Index(fields=["caller", "-time"], name="apicall_caller"),
+            # The admin's filters, and a token's last use.
+            models.Index(fields=["method", "-time"], name="apicall_method"),
+            models.Index(fields=["code", "-time"], name="apicall_code"),
+            models.Index(fields=["token", "-time"], name="apicall_token"),
         ]
 
     def __str__(self) -> str:
@@ -109,6 +113,11 @@ class RefusedCalls(models.Model):
         verbose_name = "refused calls (per minute)"
         verbose_name_plural = "refused calls (per minute)"
         ordering = ["-minute"]
+        indexes = [
+            # The admin's filters, in its list order.
+            models.Index(fields=["method", "-minute"], name="refusedcalls_method"),
+            models.Index(fields=["code", "-minute"], name="refusedcalls_code"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["minute", "method", "code"], name="refusedcalls_one_row_per_minute"

@@ -156,6 +156,26 @@ class RunQuerySet(models.QuerySet):
         return self.filter(cqd_attempt_key=attempt_key).order_by("id")
 
 
+class Project(models.Model):
+    """A LUCI project that has runs: the admin's project filter reads this small table instead
+    of a SELECT DISTINCT over every run. Whatever writes runs notes their projects
+    (`Project.note`); migration runs 0011 filled it from the runs stored before."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def note(names: Collection[str]) -> None:
+        Project.objects.bulk_create(
+            [Project(name=name) for name in sorted(set(names))], ignore_conflicts=True
+        )
+
+
 class Run(models.Model):
     """A CV Run: verification (and maybe submission) of a set of CLs triggered together."""
 
@@ -212,6 +232,13 @@ class Run(models.Model):
             models.Index(
                 fields=["project", "status", "-create_time", "id"], name="run_project_status_newest"
             ),
+            # The admin's filters, each in its list order (run IDs sort newest first within a
+            # project; across projects, create time and ID do).
+            models.Index(fields=["project", "id"], name="run_project_id"),
+            models.Index(fields=["project", "mode", "id"], name="run_project_mode"),
+            models.Index(fields=["mode", "-create_time", "id"], name="run_mode_newest"),
+            # The search box's prefix search of run IDs (LIKE 'x%' in any collation).
+            models.Index(fields=["id"], name="run_id_prefix", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -525,6 +552,11 @@ class FinishedCQDRun(CQDAttempt):
             models.UniqueConstraint(fields=["attempt_key"], name="finishedcqdrun_attempt_key"),
             models.CheckConstraint(condition=~Q(attempt_key=""), name="finishedcqdrun_key_set"),
         ]
+        indexes = [
+            # The admin's list (newest first) and its filters.
+            models.Index(fields=["attempt_status", "-id"], name="finishedcqdrun_status"),
+            models.Index(fields=["attempt_project", "-id"], name="finishedcqdrun_project"),
+        ]
 
     def __str__(self) -> str:
         return self.attempt_key
@@ -564,7 +596,12 @@ class VerifiedCQDRun(CQDAttempt):
                 violation_error_message="ACTION_FAIL needs a final message",
             ),
         ]
-        indexes = [models.Index(fields=["attempt_key"], name="verifiedcqdrun_attempt_key")]
+        indexes = [
+            models.Index(fields=["attempt_key"], name="verifiedcqdrun_attempt_key"),
+            # The admin's list (newest first) and its filter.
+            models.Index(fields=["-update_time", "run"], name="verifiedcqdrun_newest"),
+            models.Index(fields=["action", "-update_time", "run"], name="verifiedcqdrun_action"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}: {self.get_action_display()}"

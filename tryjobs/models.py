@@ -307,6 +307,9 @@ class Tryjob(DefinitionColumns, ResultColumns):
                 name="tryjob_builder",
             ),
             models.Index(fields=["update_time"], name="tryjob_update_time"),
+            # The admin's filters, in its list order (newest first).
+            models.Index(fields=["status", "-id"], name="tryjob_status"),
+            models.Index(fields=["result_status", "-id"], name="tryjob_result_status"),
         ]
         constraints = [
             *tryjob_status_constraints("tryjob"),
@@ -381,7 +384,10 @@ class ExecutionState(models.Model):
     update_time = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status"], name="executionstate_status")]
+        indexes = [
+            models.Index(fields=["status"], name="executionstate_status"),
+            models.Index(fields=["status", "run"], name="executionstate_status_run"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ExecutionStatus.values), name="executionstate_status_valid"
@@ -534,7 +540,10 @@ class ExecutionLogEntry(models.Model):
         verbose_name = "execution log entry"
         verbose_name_plural = "execution log entries"
         ordering = ["run", "id"]
-        indexes = [models.Index(fields=["run", "id"], name="executionlog_by_run")]
+        indexes = [
+            models.Index(fields=["run", "id"], name="executionlog_by_run"),
+            models.Index(fields=["kind", "-id"], name="executionlog_kind"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=LogKind.values), name="executionlog_kind_valid"

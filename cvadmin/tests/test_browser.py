@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
@@ -170,6 +171,24 @@ def cqdaemon_beside_cvsite(page, base: str, demo: Demo) -> None:
     shot(page, "cqdaemon-vs-cvsite")
 
 
+def runs_page_by_page(page, base: str) -> None:
+    """Pages of 5 (the list's size is patched): next, next, previous, first; filters keep."""
+    page.goto(f"{base}{admin_path('runs_run_changelist')}?status__exact=65")
+    first = page.locator("#result_list tbody tr").all_inner_texts()
+    page.click("a.keyset-next")
+    page.wait_for_url(re.compile(r"after="))
+    second = page.locator("#result_list tbody tr").all_inner_texts()
+    assert "status__exact=65" in page.url
+    assert len(first) == 5 and second and not set(first) & set(second)
+    shot(page, "runs-next-page")
+    page.click("a.keyset-previous")
+    page.wait_for_url(re.compile(r"before="))
+    assert page.locator("#result_list tbody tr").all_inner_texts() == first
+    page.goto(f"{base}{admin_path('runs_run_changelist')}?after=garbage")
+    assert "The page cursor in the URL is invalid" in page.inner_text("ul.messagelist")
+    shot(page, "runs-bad-cursor")
+
+
 def view_only_user_sees_no_action(page, base: str) -> None:
     page.goto(f"{base}{admin_path('runs_run_changelist')}")
     assert page.locator("select[name=action]").count() == 0
@@ -178,7 +197,8 @@ def view_only_user_sees_no_action(page, base: str) -> None:
     assert page.locator("select[name=action]").count() == 0
 
 
-def test_an_operators_journey(live_server):
+def test_an_operators_journey(live_server, monkeypatch):
+    monkeypatch.setattr(admin.site._registry[Run], "list_per_page", 5)
     call_command("seed_demo", "--runs", "12", verbosity=0)
     User.objects.create_superuser("sheriff", "sheriff@example.com", PASSWORD)
     viewer = User.objects.create_user("viewer", "viewer@example.com", PASSWORD, is_staff=True)
@@ -194,6 +214,7 @@ def test_an_operators_journey(live_server):
         failed_run_says_why(page, base, demo)
         cl_leads_to_its_runs_and_the_next_one(page, base, demo)
         cqdaemon_beside_cvsite(page, base, demo)
+        runs_page_by_page(page, base)
         page.close()
         view_only_user_sees_no_action(log_in(browser, base, "viewer"), base)
         browser.close()

@@ -45,6 +45,7 @@ from runs.models import (
     CL,
     RUN_ENDED_MASK,
     ImportedAttempt,
+    Project,
     Run,
     RunCL,
     RunEvent,
@@ -605,6 +606,7 @@ class AttemptHandler(Handler):
 
     def _write_runs(self, plan: _Plan, cl_ids: dict[tuple[str, int], int]) -> None:
         writer.insert(Run, list(plan.runs.values()))
+        Project.note({row["project"] for row in plan.runs.values()})
         names = ["status", "end_time", "finalized_by_cqd", "end_reason", "update_time", "eversion"]
         writer.update_rows(
             Run,

@@ -20,6 +20,7 @@ from runs.models import (
     CL,
     BackfillCheckpoint,
     ImportedAttempt,
+    Project,
     Run,
     RunCL,
     RunEvent,
@@ -93,6 +94,7 @@ def test_an_attempt_becomes_a_run_with_cls_tryjobs_and_the_attempt_verbatim(tmp_
     assert run_row.start_time == datetime(2020, 2, 2, 10, 30, 5, tzinfo=UTC)
     assert run_row.end_time == datetime(2020, 2, 2, 11, 0, tzinfo=UTC)
     assert run_row.finalized_by_cqd
+    assert list(Project.objects.values_list("name", flat=True)) == ["chromium"]  # admin filter
     cl = CL.objects.get()
     assert (cl.host, cl.change, cl.patchset, cl.min_equivalent_patchset, cl.gerrit_project) == (
         HOST,
