@@ -2,8 +2,8 @@
 
 Two fresh databases (bench.postgres): the small one is filled by `manage.py seed_scale` with
 10,000 runs (and what goes with them: CLs, tryjobs, CQDaemon records, API calls); the large one
-is a copy of it to which seed_scale adds runs up to BENCH_ADMIN_RUNS (default 100,000; set
-BENCH_ADMIN_1M=1 for 1,000,000: seeding took 24 minutes on a shared 2-core machine, which is why
+is a copy of it to which seed_scale adds runs up to BENCH_SCALE_RUNS (default 100,000; set
+1000000 for the issue's size: seeding took 24 minutes on a shared 2-core machine, which is why
 it is opt-in). Both are vacuumed and analysed. Then, ROUNDS times, each page
 of CASES is timed on the small database, then on the large one (median of REPEAT requests
 after WARMUP; Django's test client, a logged-in superuser; one process per database and
@@ -43,11 +43,7 @@ from cvadmin.keyset import encode, keys_of
 from runs.models import CL, Run, RunStatus
 
 SMALL = 10_000
-LARGE = (
-    1_000_000
-    if os.environ.get("BENCH_ADMIN_1M")
-    else int(os.environ.get("BENCH_ADMIN_RUNS", "100000"))
-)
+LARGE = int(os.environ.get("BENCH_SCALE_RUNS", "100000"))
 DEEP_PAGES = 1_000
 ROUNDS = 3
 REPEAT = 15
