@@ -313,7 +313,18 @@ class GerritPost(models.Model):
                 fields=["run", "cl", "message_digest"], name="gerritpost_once_per_message"
             ),
         ]
-        indexes = [models.Index(fields=["run", "posted_at"], name="gerritpost_pending")]
+        indexes = [
+            models.Index(fields=["run", "posted_at"], name="gerritpost_pending"),
+            # The dashboards' backlog and failures: small sets, read by creation time.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(posted_at__isnull=True),
+                name="gerritpost_backlog",
+            ),
+            models.Index(
+                fields=["created_at"], condition=~Q(last_error=""), name="gerritpost_failed"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id} CL {self.cl_id}: {self.get_purpose_display()}"
@@ -684,3 +695,67 @@ class BackfillCheckpoint(models.Model):
     def __str__(self) -> str:
         state = "finished" if self.finished_at else f"at {self.position}"
         return f"{self.name} ({state})"
+
+
+class RollupPeriod(models.TextChoices):
+    """The grain of a rollup row: hours serve the 24-hour window, days the longer ones."""
+
+    HOUR = "hour"
+    DAY = "day"
+
+
+class RunRollup(models.Model):
+    """Ended runs counted per period (by end time), project, mode, final status and duration
+    bucket (runs.rollups.duration_bucket): the dashboards read these instead of the runs.
+
+    Kept current by the action that ends a run (runs.lifecycle.set_status); rebuilt from the
+    runs by `manage.py rebuild_rollups`.
+    """
+
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    start = models.DateTimeField(help_text="Start of the hour or day (UTC).")
+    project = models.CharField(max_length=100)
+    mode = models.CharField(max_length=40)
+    status = models.SmallIntegerField(choices=RunStatus.choices)
+    duration_bucket = models.SmallIntegerField(help_text="See runs.rollups.duration_bucket.")
+    runs = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "run rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "start", "project", "mode", "status", "duration_bucket"],
+                name="runrollup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "project", "start"], name="runrollup_by_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.period} {self.start:%Y-%m-%d %H:%M} {self.mode}: {self.runs}"
+
+
+class CQDDisagreement(models.Model):
+    """An ended run whose final status is not what CQDaemon said of it (runs.rollups)."""
+
+    run = models.OneToOneField(
+        Run, primary_key=True, on_delete=models.CASCADE, related_name="cqd_disagreement"
+    )
+    project = models.CharField(max_length=100)
+    end_time = models.DateTimeField()
+    status = models.SmallIntegerField(choices=RunStatus.choices, help_text="cvsite's status.")
+    expected_status = models.SmallIntegerField(
+        choices=RunStatus.choices, help_text="The status CQDaemon's word implies."
+    )
+    cqdaemon_said = models.CharField(max_length=100, help_text="The RPC and what it reported.")
+
+    class Meta:
+        verbose_name = "CQDaemon disagreement"
+        indexes = [
+            models.Index(fields=["end_time"], name="cqddisagreement_time"),
+            models.Index(fields=["project", "end_time"], name="cqddisagreement_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.cqdaemon_said}, cvsite {self.get_status_display()}"

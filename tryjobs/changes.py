@@ -5,7 +5,8 @@ it, then writes a `TryjobEvent` for every run that watches one of them (launched
 and has not ended; that run's next executor pass reads the event. It returns those runs: waking
 them (a `tryjobs.tasks.process_tryjob_events` task each) is for the caller, since the executor
 pass that writes here is itself the work of that task. New rows are created, not changed
-(eversion 1), and do not come here.
+(eversion 1), and do not come here. Every change is counted in the dashboards' rollups
+(tryjobs.rollups).
 """
 
 import re
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from runs import serializers as run_serializers
 from runs.models import ChangeSnapshot, RunStatus
-from tryjobs import serializers
+from tryjobs import rollups, serializers
 from tryjobs.models import Tryjob, TryjobEvent
 from tryjobs.views import TryjobView
 
@@ -62,10 +63,12 @@ def save_changed_tryjobs(
     `notify=False` when the change is no news to the watching runs (a run joining
     `reused_by`); `except_run` is the run whose pass made the change and applies it itself.
     """
+    pending = rollups.tryjobs_changing(rows) if rows else None
     for row in rows:
         row.eversion += 1
         row.update_time = now
         row.save()
+    rollups.tryjobs_changed(pending)
     if not notify or not rows:
         return []
     return write_events([row.id for row in rows], now, except_run)
