@@ -124,9 +124,14 @@ def stacked_bars(
 
 
 def horizontal_bars(
-    title: str, rows: Sequence[tuple[str, float, str]], colour: str, label_width: int = 300
+    title: str,
+    rows: Sequence[tuple[str, float, str]],
+    colour: str,
+    label_width: int = 300,
+    keep_end: bool = True,
 ) -> SafeString:
-    """One bar per (label, value, text shown after the bar), longest scale = largest value."""
+    """One bar per (label, value, text shown after the bar), longest scale = largest value.
+    A label too long is cut at its start (`keep_end`: a builder's name is at its end) or end."""
     row_height, plot_width, text_width = 22, 360, 140
     width = label_width + plot_width + text_width
     height = max(1, len(rows)) * row_height + 8
@@ -141,7 +146,7 @@ def horizontal_bars(
                 '<text class="chart-label" x="{}" y="{}">{}</text>',
                 label_width - 6,
                 y + 15,
-                _clip(label, label_width // 7),
+                _clip(label, label_width // 7, keep_end),
                 label_width,
                 y + 3,
                 f"{max(1.0, plot_width * value / top_value):.1f}",
@@ -161,8 +166,10 @@ def horizontal_bars(
     return _svg(title, width, height, parts)
 
 
-def _clip(text: str, length: int) -> str:
-    return text if len(text) <= length else "…" + text[-(length - 1) :]
+def _clip(text: str, length: int, keep_end: bool) -> str:
+    if len(text) <= length:
+        return text
+    return "…" + text[-(length - 1) :] if keep_end else text[: length - 1] + "…"
 
 
 def _svg(title: str, width: int, height: int, parts: list) -> SafeString:

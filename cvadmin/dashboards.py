@@ -251,6 +251,7 @@ def _tryjobs(board: Dashboard) -> None:
         [(reason, n, f"{n:,}") for reason, n in board.launch_failures],
         STATUS_COLOURS["FAILED"],
         label_width=420,
+        keep_end=False,
     )
 
 
