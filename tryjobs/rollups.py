@@ -25,10 +25,11 @@ What is counted, and when (the same functions count for the actions and for `reb
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncDay, TruncHour
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
@@ -291,40 +292,82 @@ def entries_logged(project: str, entries: Sequence[LogEntry]) -> None:
 
 def rebuild(since: datetime | None) -> dict[str, int]:
     """Recomputes every TryjobRollup row from `since`'s day on (all when None) from the rows,
-    in one transaction; returns the rows written."""
+    in one transaction; returns the rows written. Streams: memory stays flat in the rows."""
     day = period_start(since, RollupPeriod.DAY) if since is not None else None
 
     def from_day(queryset, field):
         return queryset if day is None else queryset.filter(**{f"{field}__gte": day})
 
-    counts: Counter = Counter()
     with transaction.atomic():
         ended = from_day(Tryjob.objects.filter(status=TryjobStatus.ENDED), "create_time")
-        counts.update(_tryjob_counts(_rows(ended)))
-        runs = sorted(
-            set(ended.filter(launched_by__isnull=False).values_list("launched_by_id", flat=True))
-        )
-        for chunk in _chunks(runs):
-            pair_rows = _rows(
-                Tryjob.objects.filter(launched_by_id__in=chunk, status=TryjobStatus.ENDED)
-            )
-            counts.update(_run_builder_counts(pair_rows))
+        counts = _builder_counts(ended)
+        counts.update(_run_builder_rebuild(ended, day))
         ended_states = ExecutionState.objects.exclude(status=ExecutionStatus.RUNNING)
-        states = from_day(ended_states, "end_time")
-        for chunk in _chunks(list(states.order_by("run_id").values_list("run_id", flat=True))):
+        states = from_day(ended_states, "end_time").order_by().values_list("run_id", flat=True)
+        for chunk in _chunks(states.iterator(chunk_size=CHUNK)):
             counts.update(_execution_counts(chunk))
         failures = from_day(
             ExecutionLogEntry.objects.filter(kind=LogKind.TRYJOBS_LAUNCH_FAILED), "time"
         ).select_related("run")
         for row in failures.iterator(chunk_size=CHUNK):
             counts.update(_launch_failure_counts(row.run.project, [log_entry_from_row(row)]))
-        # Pairs whose first ended tryjob is older than the day keep their older rows.
-        if day is not None:
-            counts = Counter({k: v for k, v in counts.items() if k[1] >= day})
         replace_rows(TryjobRollup, "start", day, KEY, "value", counts)
     return {"tryjob rollups": sum(1 for v in counts.values() if v)}
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
+_BUILDER = ("builder_project", "builder_bucket", "builder_name")
+
+
+def _builder_counts(ended) -> Counter:
+    """BUILDER_ENDED and BUILDER_FAILED of ended tryjobs, summed by the database per hour and
+    per day (as _tryjob_counts counts them one by one)."""
+    counts: Counter = Counter()
+    for period, trunc in ((RollupPeriod.HOUR, TruncHour), (RollupPeriod.DAY, TruncDay)):
+        rows = (
+            ended.order_by()
+            .annotate(start=trunc("create_time", tzinfo=UTC))
+            .values_list("start", *_BUILDER)
+            .annotate(n=Count("id"), failed=Count("id", filter=Q(result_status__in=FAILED_RESULTS)))
+        )
+        for start, project, bucket, name, n, failed in rows.iterator(chunk_size=CHUNK):
+            builder = f"{project}/{bucket}/{name}"
+            counts[(period, start, project, TryjobMetric.BUILDER_ENDED, builder)] += n
+            counts[(period, start, project, TryjobMetric.BUILDER_FAILED, builder)] += failed
+    return counts
+
+
+def _run_builder_rebuild(ended, day: datetime | None) -> Counter:
+    """BUILDER_RUNS and BUILDER_FLAKY_RUNS of the (run, builder) pairs whose first ended
+    tryjob was created from `day` on, aggregated per pair by the database."""
+    pairs = Tryjob.objects.filter(status=TryjobStatus.ENDED, launched_by__isnull=False)
+    if day is not None:
+        pairs = pairs.filter(launched_by_id__in=ended.values("launched_by_id"))
+    rows = (
+        pairs.order_by()
+        .values_list("launched_by_id", *_BUILDER)
+        .annotate(
+            first=Min("create_time"),
+            first_failure=Min("create_time", filter=Q(result_status__in=FAILED_RESULTS)),
+            last_success=Max("create_time", filter=Q(result_status=ResultStatus.SUCCEEDED)),
+        )
+    )
+    counts: Counter = Counter()
+    for _, project, bucket, name, first, failure, success in rows.iterator(chunk_size=CHUNK):
+        if day is not None and first < day:
+            continue  # counted on an older day, which this rebuild keeps
+        builder = f"{project}/{bucket}/{name}"
+        _add(counts, first, project, TryjobMetric.BUILDER_RUNS, builder)
+        if failure is not None and success is not None and failure < success:
+            _add(counts, first, project, TryjobMetric.BUILDER_FLAKY_RUNS, builder)
+    return counts
+
+
+def _chunks(items: Iterable[str]) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
