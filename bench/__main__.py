@@ -15,6 +15,7 @@ BENCHMARKS = [
     "requirement",
     "rest_runs_list",
     "buildbucket",
+    "dashboard",
 ]
 
 

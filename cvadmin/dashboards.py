@@ -103,9 +103,7 @@ def _period_label(window: rollups.Window, start: datetime) -> str:
 
 
 def load(project: str | None, window: rollups.Window) -> Dashboard:
-    board = Dashboard(
-        project, window, rollups.rollup_projects(rollups.window("30d", window.until).since)
-    )
+    board = Dashboard(project, window, [])
     _runs(board)
     _tryjobs(board)
     board.backlog = rollups.gerrit_backlog(project)
@@ -120,7 +118,12 @@ def load(project: str | None, window: rollups.Window) -> Dashboard:
 
 def _runs(board: Dashboard) -> None:
     window, project = board.window, board.project
-    ended = rollups.ended_runs_by_period(window, project)
+    ended: dict[tuple[datetime, int], int] = {}
+    for (row_project, start, status), n in rollups.ended_runs_by_project(window).items():
+        board.projects.append(row_project)
+        if project is None or row_project == project:
+            ended[(start, status)] = ended.get((start, status), 0) + n
+    board.projects = sorted(set(board.projects))
     starts = window.starts()
     values = [[ended.get((start, status), 0) for status in ENDED_STATUSES] for start in starts]
     board.period_rows = [

@@ -329,15 +329,16 @@ def _in_window(queryset, win: Window, project: str | None):
     return queryset if project is None else queryset.filter(project=project)
 
 
-def ended_runs_by_period(win: Window, project: str | None) -> dict[tuple[datetime, int], int]:
-    """(period start, final status) -> runs ended."""
+def ended_runs_by_project(win: Window) -> dict[tuple[str, datetime, int], int]:
+    """(project, period start, final status) -> runs ended, for every project: the dashboard
+    sums or picks from it, and names the projects from it (one query for both)."""
     rows = (
-        _in_window(RunRollup.objects, win, project)
+        _in_window(RunRollup.objects, win, None)
         .order_by()
-        .values_list("start", "status")
+        .values_list("project", "start", "status")
         .annotate(n=Sum("runs"))
     )
-    return {(start, status): n for start, status, n in rows}
+    return {(project, start, status): n for project, start, status, n in rows}
 
 
 def duration_histograms(win: Window, project: str | None) -> dict[str, dict[int, int]]:
@@ -352,16 +353,6 @@ def duration_histograms(win: Window, project: str | None) -> dict[str, dict[int,
     for mode, bucket, n in rows:
         histograms.setdefault(mode, {})[bucket] = n
     return histograms
-
-
-def rollup_projects(since: datetime) -> list[str]:
-    """Projects with runs ended since `since` (a small table: one row per project and day)."""
-    return sorted(
-        RunRollup.objects.filter(period=RollupPeriod.DAY, start__gte=since)
-        .order_by()
-        .values_list("project", flat=True)
-        .distinct()
-    )
 
 
 def active_runs(project: str | None) -> dict[int, int]:
