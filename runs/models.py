@@ -705,8 +705,9 @@ class RollupPeriod(models.TextChoices):
 
 
 class RunRollup(models.Model):
-    """Ended runs counted per period (by end time), project, mode, final status and duration
-    bucket (runs.rollups.duration_bucket): the dashboards read these instead of the runs.
+    """Ended runs counted per period (by end time), project, mode and final status, with their
+    durations as a histogram: the dashboards read these instead of the runs. Their number is
+    bounded by periods × projects × modes × statuses, however many runs there are.
 
     Kept current by the action that ends a run (runs.lifecycle.set_status); rebuilt from the
     runs by `manage.py rebuild_rollups`.
@@ -717,15 +718,17 @@ class RunRollup(models.Model):
     project = models.CharField(max_length=100)
     mode = models.CharField(max_length=40)
     status = models.SmallIntegerField(choices=RunStatus.choices)
-    duration_bucket = models.SmallIntegerField(help_text="See runs.rollups.duration_bucket.")
     runs = models.BigIntegerField(default=0)
+    durations = models.JSONField(
+        default=dict,
+        help_text="Runs by duration bucket (runs.rollups.duration_bucket), keyed by its number.",
+    )
 
     class Meta:
         verbose_name = "run rollup"
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "start", "project", "mode", "status", "duration_bucket"],
-                name="runrollup_key",
+                fields=["period", "start", "project", "mode", "status"], name="runrollup_key"
             ),
         ]
         indexes = [

@@ -2,8 +2,9 @@
 
 A dashboard over 30 days of a big project must not read a million runs: the action that ends
 a run (runs.lifecycle.set_status) adds it to `RunRollup` (per hour and per day of its end, per
-project, mode, final status and duration bucket) and notes whether CQDaemon said otherwise
-(`CQDDisagreement`). `rebuild` recomputes both from the runs (`manage.py rebuild_rollups`).
+project, mode and final status, with a histogram of durations) and notes whether CQDaemon said
+otherwise (`CQDDisagreement`). `rebuild` recomputes both from the runs (`manage.py
+rebuild_rollups`).
 
 Durations are kept as histogram buckets a quarter of a doubling wide (bucket b holds
 [2^((b-1)/4), 2^(b/4)) seconds), so a percentile read from them is the bucket's geometric
@@ -13,7 +14,7 @@ middle, within ±9 % of the true value (PERCENTILE_PRECISION).
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, models, transaction
@@ -156,7 +157,7 @@ def _sortable(key: tuple) -> tuple:
     return tuple(str(part) for part in key)
 
 
-RUN_KEY = ("period", "start", "project", "mode", "status", "duration_bucket")
+RUN_KEY = ("period", "start", "project", "mode", "status")
 
 
 def run_duration(create_time: datetime, start_time: datetime | None, end_time: datetime) -> float:
@@ -164,20 +165,50 @@ def run_duration(create_time: datetime, start_time: datetime | None, end_time: d
     return (end_time - (start_time or create_time)).total_seconds()
 
 
-def _run_keys(project, mode, status, create_time, start_time, end_time) -> list[tuple]:
-    bucket = duration_bucket(run_duration(create_time, start_time, end_time))
-    return [
-        (period, start, project, mode, status, bucket) for period, start in period_starts(end_time)
-    ]
+@dataclass
+class RunCounts:
+    """What one RunRollup row holds: runs, and runs by duration bucket (a string, as JSON
+    object keys are)."""
+
+    runs: int = 0
+    durations: Counter = field(default_factory=Counter)
+
+    def add(self, bucket: int) -> None:
+        self.runs += 1
+        self.durations[str(bucket)] += 1
+
+
+def _count_run(counts: dict[tuple, RunCounts], project, mode, status, created, started, ended):
+    bucket = duration_bucket(run_duration(created, started, ended))
+    for period, start in period_starts(ended):
+        counts.setdefault((period, start, project, mode, status), RunCounts()).add(bucket)
 
 
 def run_ended(run: Run) -> None:
-    """Counts a run that just ended (in the transaction that ended it)."""
-    keys = _run_keys(
-        run.project, run.mode, run.status, run.create_time, run.start_time, run.end_time
+    """Counts a run that just ended (in the transaction that ended it): its hour's and its
+    day's rows, locked in that order (as every writer takes them), created when missing."""
+    counts: dict[tuple, RunCounts] = {}
+    _count_run(
+        counts, run.project, run.mode, run.status, run.create_time, run.start_time, run.end_time
     )
-    add_counts(RunRollup, "runs", RUN_KEY, Counter(keys))
+    for key in sorted(counts, key=_sortable):
+        _add_run_counts(dict(zip(RUN_KEY, key, strict=True)), counts[key])
     note_cqdaemon_word(run)
+
+
+def _add_run_counts(key: dict, counts: RunCounts) -> None:
+    row = RunRollup.objects.select_for_update().filter(**key).first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                RunRollup.objects.create(**key, runs=counts.runs, durations=counts.durations)
+            return
+        except IntegrityError:
+            # A concurrent writer created it first; its row is ours to add to now.
+            row = RunRollup.objects.select_for_update().get(**key)
+    row.runs += counts.runs
+    row.durations = dict(Counter(row.durations) + counts.durations)
+    row.save(update_fields=["runs", "durations"])
 
 
 # CQDaemon versus cvsite ------------------------------------------------------------------------
@@ -279,11 +310,22 @@ def rebuild(since: datetime | None) -> dict[str, int]:
     if day is not None:
         ended = ended.filter(end_time__gte=day)
     with transaction.atomic():
-        counts: Counter = Counter()
+        counts: dict[tuple, RunCounts] = {}
         columns = ("project", "mode", "status", "create_time", "start_time", "end_time")
         for values in ended.order_by().values_list(*columns).iterator(chunk_size=CHUNK):
-            counts.update(_run_keys(*values))
-        replace_rows(RunRollup, "start", day, RUN_KEY, "runs", counts)
+            _count_run(counts, *values)
+        (RunRollup.objects.filter(start__gte=day) if day else RunRollup.objects.all()).delete()
+        RunRollup.objects.bulk_create(
+            [
+                RunRollup(
+                    **dict(zip(RUN_KEY, key, strict=True)),
+                    runs=c.runs,
+                    durations=dict(c.durations),
+                )
+                for key, c in counts.items()
+            ],
+            batch_size=CHUNK,
+        )
         said = _cqdaemon_words(day)
         disagreements = [
             row
@@ -342,17 +384,12 @@ def ended_runs_by_project(win: Window) -> dict[tuple[str, datetime, int], int]:
 
 
 def duration_histograms(win: Window, project: str | None) -> dict[str, dict[int, int]]:
-    """mode -> duration bucket -> runs ended in the window."""
-    histograms: dict[str, dict[int, int]] = {}
-    rows = (
-        _in_window(RunRollup.objects, win, project)
-        .order_by()
-        .values_list("mode", "duration_bucket")
-        .annotate(n=Sum("runs"))
-    )
-    for mode, bucket, n in rows:
-        histograms.setdefault(mode, {})[bucket] = n
-    return histograms
+    """mode -> duration bucket -> runs ended in the window (rows of every status, summed)."""
+    histograms: dict[str, Counter] = {}
+    rows = _in_window(RunRollup.objects, win, project).order_by().values_list("mode", "durations")
+    for mode, durations in rows:
+        histograms.setdefault(mode, Counter()).update(durations)
+    return {mode: {int(b): n for b, n in h.items()} for mode, h in histograms.items()}
 
 
 def active_runs(project: str | None) -> dict[int, int]:

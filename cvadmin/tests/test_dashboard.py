@@ -52,8 +52,9 @@ URL = reverse("admin:runs_run_dashboard")
 def rollup_rows() -> tuple[set, set, set]:
     return (
         set(
-            RunRollup.objects.values_list(
-                "period", "start", "project", "mode", "status", "duration_bucket", "runs"
+            (*row[:-1], tuple(sorted(row[-1].items())))
+            for row in RunRollup.objects.values_list(
+                "period", "start", "project", "mode", "status", "runs", "durations"
             )
         ),
         set(

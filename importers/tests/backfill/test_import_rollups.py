@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 
 def rollups() -> tuple[set, set, set]:
     return (
-        set(RunRollup.objects.values_list("period", "start", "project", "status", "runs")),
+        set(
+            (*row[:-1], tuple(sorted(row[-1].items())))
+            for row in RunRollup.objects.values_list(
+                "period", "start", "project", "mode", "status", "runs", "durations"
+            )
+        ),
         set(
             TryjobRollup.objects.exclude(value=0).values_list(
                 "period", "start", "project", "metric", "label", "value"
