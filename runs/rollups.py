@@ -193,7 +193,7 @@ def run_ended(run: Run) -> None:
     )
     for key in sorted(counts, key=_sortable):
         _add_run_counts(dict(zip(RUN_KEY, key, strict=True)), counts[key])
-    note_cqdaemon_word(run)
+    note_cqdaemon_word(run, just_ended=True)
 
 
 def _add_run_counts(key: dict, counts: RunCounts) -> None:
@@ -262,8 +262,9 @@ def _disagreement(run_id, project, status, end_time, verdict, finished) -> CQDDi
     )
 
 
-def note_cqdaemon_word(run: Run) -> None:
-    """Records (or clears) whether an ended run disagrees with what CQDaemon said of it."""
+def note_cqdaemon_word(run: Run, just_ended: bool = False) -> None:
+    """Records (or clears) whether an ended run disagrees with what CQDaemon said of it;
+    `just_ended`: it ended in this transaction, so no earlier record needs clearing."""
     if not run.is_ended:
         return
     verdict = VerifiedCQDRun.objects.filter(run_id=run.id).values("action")[:1]
@@ -278,10 +279,10 @@ def note_cqdaemon_word(run: Run) -> None:
         .first()
     )
     row = _disagreement(run.id, run.project, run.status, run.end_time, *(said or (None, None)))
-    if row is None:
-        CQDDisagreement.objects.filter(run_id=run.id).delete()
-    else:
+    if row is not None:
         row.save()
+    elif not just_ended:
+        CQDDisagreement.objects.filter(run_id=run.id).delete()
 
 
 # Rebuilding ------------------------------------------------------------------------------------
