@@ -256,6 +256,7 @@ COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
     ApiCall: ("time", "token_id", "caller", "method", "code", "duration_ms"),
     GerritPost: (
         "run_id",
+        "project",
         "cl_id",
         "purpose",
         "message_digest",
@@ -606,6 +607,7 @@ class Seeder:
                 GerritPost,
                 (
                     run_id,
+                    cl.project.name,
                     cl.id,
                     purpose,
                     digest,

@@ -276,6 +276,7 @@ def post_gerrit_message(
             cl=cl,
             message_digest=digest,
             defaults={
+                "project": run.project,
                 "purpose": GerritPostPurpose.CQD_MESSAGE,
                 "message": text,
                 "revision": request.revision,

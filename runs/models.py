@@ -292,6 +292,9 @@ class GerritPost(models.Model):
     """
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="gerrit_posts")
+    # The run's, copied: a project's dashboard counts its waiting and failing posts without
+    # joining the runs.
+    project = models.CharField(max_length=100, blank=True)
     cl = models.ForeignKey(CL, on_delete=models.PROTECT, related_name="+", verbose_name="CL")
     purpose = models.CharField(max_length=32, choices=GerritPostPurpose.choices)
     message_digest = models.CharField(max_length=64, editable=False)
@@ -323,6 +326,16 @@ class GerritPost(models.Model):
             ),
             models.Index(
                 fields=["created_at"], condition=~Q(last_error=""), name="gerritpost_failed"
+            ),
+            models.Index(
+                fields=["project", "created_at"],
+                condition=Q(posted_at__isnull=True),
+                name="gerritpost_project_backlog",
+            ),
+            models.Index(
+                fields=["project", "created_at"],
+                condition=~Q(last_error=""),
+                name="gerritpost_project_failed",
             ),
         ]
 

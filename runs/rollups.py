@@ -423,7 +423,7 @@ def gerrit_backlog(project: str | None) -> PostBacklog:
     """Messages not posted yet (served by the partial index of unposted posts)."""
     waiting = GerritPost.objects.filter(posted_at__isnull=True)
     if project is not None:
-        waiting = waiting.filter(run__project=project)
+        waiting = waiting.filter(project=project)
     summary = waiting.aggregate(
         waiting=models.Count("id"),
         oldest=Min("created_at"),
@@ -436,7 +436,7 @@ def gerrit_failures(win: Window, project: str | None, top: int) -> list[tuple[st
     """(error, posts) of posts created in the window whose last try failed, most first."""
     failed = GerritPost.objects.filter(created_at__gte=win.since).exclude(last_error="")
     if project is not None:
-        failed = failed.filter(run__project=project)
+        failed = failed.filter(project=project)
     rows = (
         failed.order_by()
         .values_list("last_error")

@@ -318,6 +318,7 @@ def add_ended_runs(count: int) -> None:
     GerritPost.objects.bulk_create(
         GerritPost(
             run=run,
+            project=run.project,
             cl=cl,
             purpose="cqd_message",
             message_digest=f"{i:064x}",
