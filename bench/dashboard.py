@@ -4,7 +4,7 @@ A fresh database (bench.postgres) is filled by `manage.py seed_scale` with 10,00
 days (which also fills the dashboards' rollups), analysed, and each dashboard of CASES is timed
 (median of REPEAT requests after WARMUP, Django's test client, a logged-in superuser). Then
 seed_scale adds runs up to BENCH_DASHBOARD_RUNS (default 100,000; BENCH_DASHBOARD_1M=1 for
-1,000,000, a quarter of an hour of seeding or more on a busy machine), the database is
+1,000,000: 8 minutes of seeding on a quiet 2-core machine, 28 on a busy one), the database is
 analysed again and the same dashboards are timed again.
 
 ratio = time at the large size / time at 10,000; the goal is <= 1.5 for each: every query of
