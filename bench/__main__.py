@@ -16,6 +16,7 @@ BENCHMARKS = [
     "rest_runs_list",
     "buildbucket",
     "admin",
+    "dashboard",
 ]
 
 

@@ -4,13 +4,19 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from cvadmin import cqdaemon, run_page, search
+from cvadmin import cqdaemon, dashboards, run_page, search
 from cvadmin.base import (
     CVModelAdmin,
     KeysetAdmin,
@@ -27,7 +33,7 @@ from cvadmin.tryjobs import (
     run_executor_action,
     set_requirement_action,
 )
-from runs import actions, serializers
+from runs import actions, rollups, serializers
 from runs.models import (
     CL,
     FinishedCQDRun,
@@ -43,6 +49,7 @@ from runs.models import (
 )
 
 MAX_RUNS_LISTED = 200
+DEFAULT_WINDOW = "7d"
 
 
 @admin.register(Run)
@@ -65,6 +72,40 @@ class RunAdmin(KeysetAdmin):
     def get_keyset_ordering(self, request):
         # Within a project, run IDs sort newest first (and index with the project's filters).
         return ("id",) if request.GET.get("project") else ("-create_time", "id")
+
+    def get_urls(self):
+        dashboard = path(
+            "dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name="runs_run_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request):
+        """A project's (?project=) or every project's health over a window (?window=)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        project = request.GET.get("project", "").strip() or None
+        window_name = request.GET.get("window", DEFAULT_WINDOW)
+        if window_name not in rollups.WINDOWS:
+            return HttpResponseBadRequest(
+                f"window: {window_name[:40]!r} is not one of {', '.join(rollups.WINDOWS)}",
+                content_type="text/plain",
+            )
+        if project is not None and (len(project) > 100 or "/" in project or "\x00" in project):
+            return HttpResponseBadRequest(
+                "project: not a LUCI project name (at most 100 characters, no '/')",
+                content_type="text/plain",
+            )
+        board = dashboards.load(project, rollups.window(window_name, timezone.now()))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Dashboard: {board.scope}",
+            "opts": self.model._meta,
+            "board": board,
+            "windows": list(rollups.WINDOWS),
+        }
+        return TemplateResponse(request, "admin/runs/run/dashboard.html", context)
 
     def changelist_view(self, request, extra_context=None):
         text = request.GET.get("q", "")

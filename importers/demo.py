@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -30,6 +30,7 @@ from importers.demo_script import (
 from importers.demo_world import ACTOR, TOKEN_PREFIX, DemoError, DemoWorld
 from migration_api.models import ApiCall, ApiToken
 from projectconfig.models import ConfigVersion, GroupMembership
+from runs import rollups as run_rollups
 from runs.models import (
     CL,
     FinishedCQDRun,
@@ -43,6 +44,7 @@ from runs.models import (
     RunEvent,
     RunStatus,
 )
+from tryjobs import rollups as tryjob_rollups
 from tryjobs.models import ExecutionLogEntry, ExecutionState, Tryjob, TryjobStatus
 
 __all__ = ["RUN_COUNT", "DemoError", "DemoSummary", "demo_anchor", "demo_querysets", "seed_demo"]
@@ -133,6 +135,7 @@ def _delete_demo() -> dict[str, int]:
     with transaction.atomic():
         querysets = demo_querysets()
         tryjob_ids = list(querysets["tryjobs.Tryjob"].values_list("id", flat=True))
+        oldest = querysets["runs.Run"].aggregate(oldest=Min("create_time"))["oldest"]
         for label in (
             "django_tasks_db.DBTaskResult",
             "migration_api.ApiCall",
@@ -152,6 +155,10 @@ def _delete_demo() -> dict[str, int]:
         deleted.update({k: v for k, v in per_model.items() if v})
         _, per_model = querysets["runs.CL"].delete()
         deleted.update({k: v for k, v in per_model.items() if v})
+        if oldest is not None:
+            # The dashboards' rollups counted the deleted runs and tryjobs: count again.
+            run_rollups.rebuild(oldest)
+            tryjob_rollups.rebuild(oldest)
     return dict(sorted(deleted.items()))
 
 

@@ -20,7 +20,7 @@ from cvproto.times import to_datetime
 from cvproto.validation import InvalidMessage
 from gerrit import messages as gerrit_messages
 from gerrit.errors import GerritError
-from runs import clock, serializers, tasks
+from runs import clock, rollups, serializers, tasks
 from runs.errors import ActionError, invalid
 from runs.lifecycle import lock_run, record_event, set_status
 from runs.models import (
@@ -178,6 +178,9 @@ def report_finished_run(run: Run | None, reported: migration_pb.ReportedRun, act
             )
             if not locked.is_ended:
                 _finalize_from_attempt(locked, attempt, actor)
+            else:
+                # cvsite ended it first: CQDaemon's word may now disagree with it.
+                rollups.note_cqdaemon_word(locked)
 
 
 def _upsert_finished_run(columns: dict) -> None:
@@ -275,6 +278,7 @@ def post_gerrit_message(
             cl=cl,
             message_digest=digest,
             defaults={
+                "project": run.project,
                 "purpose": GerritPostPurpose.CQD_MESSAGE,
                 "message": text,
                 "revision": request.revision,

@@ -9,7 +9,7 @@ from django.db import transaction
 from prometheus_client import Counter
 
 from cvproto.codes import Code
-from runs import clock
+from runs import clock, rollups
 from runs.errors import ActionError
 from runs.models import RUN_ENDED_MASK, Run, RunEvent, RunEventKind, RunStatus
 
@@ -42,6 +42,8 @@ def set_status(run: Run, status: RunStatus, actor: str, reason: str = "", end_ti
         run.end_time = end_time or clock.now()
         run.end_reason = reason
     run.save(update_fields=["status", "eversion", "end_time", "end_reason", "update_time"])
+    if status & RUN_ENDED_MASK:
+        rollups.run_ended(run)
     transaction.on_commit(STATUS_CHANGES.labels(run.project, RunStatus(status).name).inc)
     record_event(
         run,

@@ -325,6 +325,9 @@ class GerritPost(models.Model):
     """
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="gerrit_posts")
+    # The run's, copied: a project's dashboard counts its waiting and failing posts without
+    # joining the runs.
+    project = models.CharField(max_length=100, blank=True)
     cl = models.ForeignKey(CL, on_delete=models.PROTECT, related_name="+", verbose_name="CL")
     purpose = models.CharField(max_length=32, choices=GerritPostPurpose.choices)
     message_digest = models.CharField(max_length=64, editable=False)
@@ -346,7 +349,28 @@ class GerritPost(models.Model):
                 fields=["run", "cl", "message_digest"], name="gerritpost_once_per_message"
             ),
         ]
-        indexes = [models.Index(fields=["run", "posted_at"], name="gerritpost_pending")]
+        indexes = [
+            models.Index(fields=["run", "posted_at"], name="gerritpost_pending"),
+            # The dashboards' backlog and failures: small sets, read by creation time.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(posted_at__isnull=True),
+                name="gerritpost_backlog",
+            ),
+            models.Index(
+                fields=["created_at"], condition=~Q(last_error=""), name="gerritpost_failed"
+            ),
+            models.Index(
+                fields=["project", "created_at"],
+                condition=Q(posted_at__isnull=True),
+                name="gerritpost_project_backlog",
+            ),
+            models.Index(
+                fields=["project", "created_at"],
+                condition=~Q(last_error=""),
+                name="gerritpost_project_failed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id} CL {self.cl_id}: {self.get_purpose_display()}"
@@ -727,3 +751,70 @@ class BackfillCheckpoint(models.Model):
     def __str__(self) -> str:
         state = "finished" if self.finished_at else f"at {self.position}"
         return f"{self.name} ({state})"
+
+
+class RollupPeriod(models.TextChoices):
+    """The grain of a rollup row: hours serve the 24-hour window, days the longer ones."""
+
+    HOUR = "hour"
+    DAY = "day"
+
+
+class RunRollup(models.Model):
+    """Ended runs counted per period (by end time), project, mode and final status, with their
+    durations as a histogram: the dashboards read these instead of the runs. Their number is
+    bounded by periods × projects × modes × statuses, however many runs there are.
+
+    Kept current by the action that ends a run (runs.lifecycle.set_status); rebuilt from the
+    runs by `manage.py rebuild_rollups`.
+    """
+
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    start = models.DateTimeField(help_text="Start of the hour or day (UTC).")
+    project = models.CharField(max_length=100)
+    mode = models.CharField(max_length=40)
+    status = models.SmallIntegerField(choices=RunStatus.choices)
+    runs = models.BigIntegerField(default=0)
+    durations = models.JSONField(
+        default=dict,
+        help_text="Runs by duration bucket (runs.rollups.duration_bucket), keyed by its number.",
+    )
+
+    class Meta:
+        verbose_name = "run rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "start", "project", "mode", "status"], name="runrollup_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "project", "start"], name="runrollup_by_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.period} {self.start:%Y-%m-%d %H:%M} {self.mode}: {self.runs}"
+
+
+class CQDDisagreement(models.Model):
+    """An ended run whose final status is not what CQDaemon said of it (runs.rollups)."""
+
+    run = models.OneToOneField(
+        Run, primary_key=True, on_delete=models.CASCADE, related_name="cqd_disagreement"
+    )
+    project = models.CharField(max_length=100)
+    end_time = models.DateTimeField()
+    status = models.SmallIntegerField(choices=RunStatus.choices, help_text="cvsite's status.")
+    expected_status = models.SmallIntegerField(
+        choices=RunStatus.choices, help_text="The status CQDaemon's word implies."
+    )
+    cqdaemon_said = models.CharField(max_length=100, help_text="The RPC and what it reported.")
+
+    class Meta:
+        verbose_name = "CQDaemon disagreement"
+        indexes = [
+            models.Index(fields=["end_time"], name="cqddisagreement_time"),
+            models.Index(fields=["project", "end_time"], name="cqddisagreement_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.cqdaemon_said}, cvsite {self.get_status_display()}"

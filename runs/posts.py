@@ -44,6 +44,7 @@ def queue_result_message(run: Run, message: str) -> None:
         posts.append(
             GerritPost(
                 run=run,
+                project=run.project,
                 cl=run_cl.cl,
                 message_digest=digest,
                 purpose=GerritPostPurpose.VERIFICATION_RESULT,

@@ -5,7 +5,8 @@ it, then writes a `TryjobEvent` for every run that watches one of them (launched
 and has not ended; that run's next executor pass reads the event. It returns those runs: waking
 them (a `tryjobs.tasks.process_tryjob_events` task each) is for the caller, since the executor
 pass that writes here is itself the work of that task. New rows are created, not changed
-(eversion 1), and do not come here.
+(eversion 1), and do not come here. Every change is counted in the dashboards' rollups
+(tryjobs.rollups).
 """
 
 import re
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from runs import serializers as run_serializers
 from runs.models import ChangeSnapshot, RunStatus
-from tryjobs import serializers
+from tryjobs import rollups, serializers
 from tryjobs.models import Tryjob, TryjobEvent
 from tryjobs.views import TryjobView
 
@@ -66,10 +67,12 @@ def save_changed_tryjobs(
     `fields`, when given, are the only columns changed (fewer to write).
     """
     update_fields = None if fields is None else [*fields, "eversion", "update_time"]
+    pending = rollups.tryjobs_changing(rows) if rows else None
     for row in rows:
         row.eversion += 1
         row.update_time = now
         row.save(update_fields=update_fields)
+    rollups.tryjobs_changed(pending)
     if not notify or not rows:
         return []
     return write_events([row.id for row in rows], now, except_run)

@@ -45,7 +45,7 @@ from cvproto.validation import InvalidMessage
 from runs import serializers as run_serializers
 from runs.models import Run, RunCL
 from runs.submission import submission_order
-from tryjobs import executor, serializers
+from tryjobs import executor, rollups, serializers
 from tryjobs.backend import (
     BackendError,
     LaunchCL,
@@ -327,6 +327,7 @@ class Starter:
                     )
                 )
             Tryjob.objects.bulk_create(rows)
+            rollups.tryjobs_created(rows)
             TryjobCLPatchset.objects.bulk_create(
                 [
                     TryjobCLPatchset(tryjob=row, cl_id=cl.clid, patchset=cl.patchset)

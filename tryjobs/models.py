@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db import models
 from django.db.models import Q
 
-from runs.models import CL, Run
+from runs.models import CL, RollupPeriod, Run
 
 
 class TryjobStatus(models.IntegerChoices):
@@ -387,6 +387,8 @@ class ExecutionState(models.Model):
         indexes = [
             models.Index(fields=["status"], name="executionstate_status"),
             models.Index(fields=["status", "run"], name="executionstate_status_run"),
+            # Rebuilding the dashboards' rollups reads the states that ended since a day.
+            models.Index(fields=["end_time"], name="executionstate_end_time"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -596,3 +598,53 @@ class PeriodicTaskChain(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: every {self.every_seconds:g}s, task {self.task_result_id}"
+
+
+class TryjobMetric(models.TextChoices):
+    """What a TryjobRollup row counts (tryjobs.rollups says when each is counted)."""
+
+    BUILDER_ENDED = "builder_ended", "ended tryjobs of the builder"
+    BUILDER_FAILED = "builder_failed", "failed tryjobs of the builder"
+    BUILDER_RUNS = "builder_runs", "runs with an ended tryjob of the builder"
+    BUILDER_FLAKY_RUNS = "builder_flaky_runs", "runs where the builder failed, then succeeded"
+    EXECUTIONS_ENDED = "executions_ended", "runs whose tryjob execution ended"
+    ATTEMPTS = "attempts", "attempts of those executions"
+    REUSED_ATTEMPTS = "reused_attempts", "attempts that reused a tryjob"
+    QUOTA_SPENT = "quota_spent", "retry quota those executions used"
+    RETRIED_RUNS = "retried_runs", "executions that used retry quota"
+    QUOTA_EXHAUSTED = "quota_exhausted", "executions that used their whole global quota"
+    LAUNCH_LATENCY = "launch_latency", "runs by time from trigger to first launch (bucket)"
+    LAUNCH_FAILURES = "launch_failures", "tryjobs that failed to launch (by reason)"
+
+
+class TryjobRollup(models.Model):
+    """A count per period (hour and day), project, metric and label, for the dashboards.
+
+    `label` is the builder (`project/bucket/builder`) of builder metrics, the duration bucket of
+    LAUNCH_LATENCY, the reason of LAUNCH_FAILURES, empty otherwise. Kept current by the actions
+    that change tryjobs and save execution states (tryjobs.rollups); rebuilt by
+    `manage.py rebuild_rollups`.
+    """
+
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    start = models.DateTimeField(help_text="Start of the hour or day (UTC).")
+    project = models.CharField(max_length=100)
+    metric = models.CharField(max_length=32, choices=TryjobMetric.choices)
+    label = models.CharField(max_length=255, blank=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "tryjob rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "metric", "start", "project", "label"], name="tryjobrollup_key"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["period", "metric", "project", "start"], name="tryjobrollup_by_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.period} {self.start:%Y-%m-%d %H:%M} {self.metric}"

@@ -46,7 +46,7 @@ from runs import clock
 from runs import serializers as run_serializers
 from runs.errors import ActionError
 from runs.models import ProjectVerifier, Run, RunCL, RunStatus, Verifier
-from tryjobs import executor, serializers
+from tryjobs import executor, rollups, serializers
 from tryjobs.launching import Starter
 from tryjobs.models import ExecutionLogEntry, Tryjob, TryjobEvent
 from tryjobs.run_lock import StateChanged, Versions, lock_run, relock_unchanged
@@ -234,6 +234,9 @@ def _save(
                 ]
             )
             transaction.on_commit(partial(count_log_entries, run.project, entries))
+            rollups.entries_logged(run.project, entries)
+            if _ends(state, step.state):
+                rollups.execution_ended(run.id)
             saved = True
         state = step.state
     follow_state(run, state, entries, version, actor)
@@ -249,6 +252,12 @@ def _save(
         len(decision.events),
         tuple(sorted(woken)),
     )
+
+
+def _ends(before: State | None, after: State) -> bool:
+    """Whether a pass moves the execution state from running (or none) to ended."""
+    running = before is None or before.status in (State.RUNNING, State.STATUS_UNSPECIFIED)
+    return running and after.status in (State.SUCCEEDED, State.FAILED)
 
 
 LOGGED = Counter(

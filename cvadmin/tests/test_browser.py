@@ -189,10 +189,27 @@ def runs_page_by_page(page, base: str) -> None:
     shot(page, "runs-bad-cursor")
 
 
+def dashboards_show_health_at_a_glance(page, base: str) -> None:
+    page.goto(f"{base}{admin_path('index')}")
+    page.click("a.dashboard-link")
+    assert page.url == f"{base}{admin_path('runs_run_dashboard')}"
+    assert page.locator("#runs-by-status svg.chart rect").count() >= 1
+    assert page.locator("#builders svg.chart").count() == 2
+    page.click("text=30d")
+    assert page.url.endswith("window=30d")
+    shot(page, "dashboard")
+    page.click(".dashboard-nav a >> text=chromium")
+    assert "project=chromium" in page.url
+    assert page.inner_text("h1") == "Dashboard: project chromium"
+    shot(page, "dashboard-project")
+
+
 def view_only_user_sees_no_action(page, base: str) -> None:
     page.goto(f"{base}{admin_path('runs_run_changelist')}")
     assert page.locator("select[name=action]").count() == 0
     shot(page, "runs-view-only")
+    page.click("a.dashboard-link")  # operators see the dashboards too
+    assert page.locator("#durations table").count() == 1
     page.goto(f"{base}{admin_path('migration_api_apitoken_changelist')}")
     assert page.locator("select[name=action]").count() == 0
 
@@ -215,6 +232,7 @@ def test_an_operators_journey(live_server, monkeypatch):
         cl_leads_to_its_runs_and_the_next_one(page, base, demo)
         cqdaemon_beside_cvsite(page, base, demo)
         runs_page_by_page(page, base)
+        dashboards_show_health_at_a_glance(page, base)
         page.close()
         view_only_user_sees_no_action(log_in(browser, base, "viewer"), base)
         browser.close()

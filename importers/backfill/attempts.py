@@ -357,6 +357,12 @@ class AttemptHandler(Handler):
         self._write_runs(plan, cl_ids)
         self._write_attempts(plan)
         self._write_tryjobs(plan, cl_ids)
+        self.note_touched(
+            [row.get("end_time") for row in plan.runs.values()]
+            + [row.get("end_time") for row in plan.run_updates.values()]
+            + [states[run_id].end_time for run_id in plan.run_updates if run_id in states]
+            + ([plan.now] if plan.links else [])
+        )
         return results
 
     # --- reading what exists -------------------------------------------------------------------

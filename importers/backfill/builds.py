@@ -215,11 +215,21 @@ class BuildHandler(Handler):
             results.append(Outcome.UPDATED)
         self._write_new(new, cl_ids)
         self._write_updates(updates, now)
+        self.note_touched([now] if new else [])
+        self.note_touched(row["create_time"] for row in updates.values())
         return results
 
     def _stored(self, eids: list[str]) -> dict[str, dict]:
         stored = {}
-        names = ["id", "external_id", "launched_by_id", "reuse_key", "eversion", *_UPDATED]
+        names = [
+            "id",
+            "external_id",
+            "launched_by_id",
+            "reuse_key",
+            "eversion",
+            "create_time",
+            *_UPDATED,
+        ]
         for chunk in chunks(sorted(set(eids))):
             for row in Tryjob.objects.with_external_ids(chunk).values(*names):
                 for key in ("result_output", "build_infra"):

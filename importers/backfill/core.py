@@ -21,8 +21,9 @@ them). `run_backfill` does the rest, the same way for every command:
 """
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
@@ -33,7 +34,9 @@ from importers.backfill.progress import Progress, format_duration
 from importers.backfill.rejects import RejectFile
 from importers.backfill.source import InputError, SourceRecord
 from importers.backfill.writer import take_write_lock
+from runs import rollups as run_rollups
 from runs.models import BackfillCheckpoint
+from tryjobs import rollups as tryjob_rollups
 
 __all__ = [
     "BackfillError",
@@ -134,6 +137,16 @@ class Handler:
 
     def finish(self) -> None:
         """Releases what the handler holds (connections, threads); called once at the end."""
+
+    # The earliest time at which the dashboards' rollups count a row this import wrote (a
+    # run's end, a tryjob's creation): bulk writes bypass the actions that keep the rollups,
+    # so they are recounted from there once the import is done.
+    touched_since: datetime | None = None
+
+    def note_touched(self, times: Iterable[datetime | None]) -> None:
+        for when in times:
+            if when is not None and (self.touched_since is None or when < self.touched_since):
+                self.touched_since = when
 
 
 @dataclass
@@ -359,6 +372,13 @@ class _Run:
             self.rejects.close()
             self.progress.finish()
             self.handler.finish()
+        since = self.handler.touched_since
+        if since is not None and not options.dry_run:
+            # A day earlier: a run's tryjobs of one builder may straddle the first day.
+            since -= timedelta(days=1)
+            self.stream.write(f"recounting the dashboards' rollups from {since:%Y-%m-%d}\n")
+            run_rollups.rebuild(since)
+            tryjob_rollups.rebuild(since)
         summary = self.summary
         for name in COUNTERS:
             setattr(summary, name, self.totals[name])
