@@ -27,7 +27,6 @@ from runs.models import (
     GerritPost,
     Run,
     RunCL,
-    RunRollup,
     RunStatus,
     VerifiedCQDRun,
 )
@@ -40,38 +39,17 @@ from tryjobs.models import (
     LogKind,
     Tryjob,
     TryjobMetric,
-    TryjobRollup,
     TryjobStatus,
 )
 from tryjobs.serializers import log_entry_from_row
 from tryjobs.stats import builder_stats
+from tryjobs.tests.rollup_support import rollup_snapshot
 
 URL = reverse("admin:runs_run_dashboard")
 
 
-def rollup_rows() -> tuple[set, set, set]:
-    return (
-        set(
-            (*row[:-1], tuple(sorted(row[-1].items())))
-            for row in RunRollup.objects.values_list(
-                "period", "start", "project", "mode", "status", "runs", "durations"
-            )
-        ),
-        set(
-            TryjobRollup.objects.values_list(
-                "period", "start", "project", "metric", "label", "value"
-            ).exclude(value=0)
-        ),
-        set(
-            CQDDisagreement.objects.values_list(
-                "run_id", "project", "end_time", "status", "expected_status", "cqdaemon_said"
-            )
-        ),
-    )
-
-
 def test_the_rollups_the_actions_keep_equal_a_rebuild(demo, db):
-    kept = rollup_rows()
+    kept = rollup_snapshot()
     counted = {metric for _, _, _, metric, _, _ in kept[1]}
     assert kept[0], "the demo's ended runs were not counted"
     assert {
@@ -85,14 +63,14 @@ def test_the_rollups_the_actions_keep_equal_a_rebuild(demo, db):
         TryjobMetric.LAUNCH_FAILURES,
     } <= counted, counted
     call_command("rebuild_rollups", verbosity=0)
-    assert rollup_rows() == kept
+    assert rollup_snapshot() == kept
 
 
 def test_a_rebuild_since_a_day_keeps_the_older_rows(demo, db):
-    kept = rollup_rows()
+    kept = rollup_snapshot()
     since = timezone.now() - timedelta(days=1)
     call_command("rebuild_rollups", "--since", f"{since:%Y-%m-%d}", verbosity=0)
-    assert rollup_rows() == kept
+    assert rollup_snapshot() == kept
 
 
 def test_rebuild_rollups_refuses_a_bad_date(db):
@@ -236,9 +214,9 @@ def test_a_late_cqdaemon_report_is_a_disagreement(demo, db):
     row = CQDDisagreement.objects.get(run=run)
     assert (row.status, row.expected_status) == (RunStatus.CANCELLED, RunStatus.FAILED)
     assert row.cqdaemon_said == "ReportFinishedRun FAILURE"
-    kept = rollup_rows()
+    kept = rollup_snapshot()
     call_command("rebuild_rollups", verbosity=0)
-    assert rollup_rows() == kept
+    assert rollup_snapshot() == kept
 
 
 @pytest.mark.parametrize("window", ["24h", "7d", "30d"])

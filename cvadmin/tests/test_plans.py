@@ -1,6 +1,6 @@
 """On PostgreSQL, with realistic statistics (seed_scale, then ANALYZE), no admin list page,
-filter or search reads a big table sequentially: each page is fetched through the test client,
-the queries it ran are captured, and PostgreSQL's plan of each one is checked."""
+filter, search or dashboard reads a big table sequentially: each page is fetched through the
+test client, the queries it ran are captured, and PostgreSQL's plan of each one is checked."""
 
 import json
 from urllib.parse import quote
@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from migration_api.models import ApiCall
 from runs.models import CL, Project, Run, RunStatus
@@ -32,6 +33,9 @@ EXPECTED_BIG = {
     "runs_runevent",
     "tryjobs_tryjob",
     "migration_api_apicall",
+    "runs_gerritpost",
+    "runs_runrollup",
+    "tryjobs_tryjobrollup",
 }
 
 
@@ -149,6 +153,18 @@ def test_seeded_projects_are_in_the_project_table(db, seeded):
     assert names == set(Run.objects.values_list("project", flat=True).distinct())
 
 
+def assert_no_big_table_scanned(what: str, queries, big: set[str]) -> None:
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert selects, what
+    with connection.cursor() as cursor:
+        for sql in selects:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            (plan,) = cursor.fetchone()
+            plan = plan if isinstance(plan, list) else json.loads(plan)
+            scanned = set(sequential_scans(plan[0]["Plan"])) & big
+            assert not scanned, f"{what}: sequential scan of {scanned} in\n{sql}"
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_no_page_scans_a_big_table(superuser_client, seeded, page):
     url = ADMIN + page.format(**{k: quote(v, safe="/") for k, v in sample().items()})
@@ -156,12 +172,17 @@ def test_no_page_scans_a_big_table(superuser_client, seeded, page):
         response = superuser_client.get(url, follow=True)
     assert response.status_code == 200, url
     assert "is invalid" not in response.content.decode(), url
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    assert selects
-    with connection.cursor() as cursor:
-        for sql in selects:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-            (plan,) = cursor.fetchone()
-            plan = plan if isinstance(plan, list) else json.loads(plan)
-            scanned = set(sequential_scans(plan[0]["Plan"])) & seeded
-            assert not scanned, f"{url}: sequential scan of {scanned} in\n{sql}"
+    assert_no_big_table_scanned(url, queries, seeded)
+
+
+@pytest.mark.parametrize("window", ["24h", "7d", "30d"])
+@pytest.mark.parametrize("scope", ["all", "project"])
+def test_no_dashboard_query_scans_a_big_table(superuser_client, seeded, window, scope):
+    project = Run.objects.order_by("-create_time").values_list("project", flat=True)[0]
+    query = {"window": window, "project": project if scope == "project" else ""}
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(reverse("admin:runs_run_dashboard"), query)
+    assert response.status_code == 200
+    assert response.context["board"].period_rows
+    assert len(queries.captured_queries) >= 10
+    assert_no_big_table_scanned(str(query), queries, seeded)

@@ -4,27 +4,11 @@ from datetime import UTC, datetime
 
 from django.core.management import call_command
 
-from runs.models import CQDDisagreement, Run, RunRollup
-from tryjobs.models import TryjobMetric, TryjobRollup
+from runs.models import Run
+from tryjobs.models import TryjobMetric
+from tryjobs.tests.rollup_support import rollup_snapshot
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-def rollups() -> tuple[set, set, set]:
-    return (
-        set(
-            (*row[:-1], tuple(sorted(row[-1].items())))
-            for row in RunRollup.objects.values_list(
-                "period", "start", "project", "mode", "status", "runs", "durations"
-            )
-        ),
-        set(
-            TryjobRollup.objects.values_list(
-                "period", "start", "project", "metric", "label", "value"
-            )
-        ),
-        set(CQDDisagreement.objects.values_list("run_id", "status", "expected_status")),
-    )
 
 
 def test_seeded_rows_come_with_their_rollups(db):
@@ -36,9 +20,9 @@ def test_seeded_rows_come_with_their_rollups(db):
         f"--now={NOW.isoformat()}",
         verbosity=0,
     )
-    seeded = rollups()
+    seeded = rollup_snapshot()
     assert sum(row[5] for row in seeded[0] if row[0] == "day") == Run.objects.ended().count()
     metrics = {row[3] for row in seeded[1]}
     assert {TryjobMetric.BUILDER_ENDED, TryjobMetric.EXECUTIONS_ENDED} <= metrics
     call_command("rebuild_rollups", verbosity=0)
-    assert rollups() == seeded
+    assert rollup_snapshot() == seeded
