@@ -20,6 +20,7 @@ ERROR_RESPONSES = {
     "401": ("No credentials, or an unknown or revoked token.", "Error"),
     "403": ("Logged in, but not staff.", "Error"),
     "404": ("No such object in your projects.", "Error"),
+    "406": ("The Accept header names no type this API answers in (application/json).", "Error"),
     "429": ("Over the rate limit: retry after Retry-After seconds.", "Error"),
 }
 ERROR_SCHEMAS = {

@@ -1,11 +1,13 @@
 """Bad input is a 400 whose JSON names the parameter; never a 500."""
 
 import pytest
+import yaml
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.test import APIRequestFactory
 
 from restapi.pagination import MAX_PAGE_SIZE
 from restapi.tests.conftest import make_tryjob
+from restapi.tests.test_schema import COMMITTED
 from runs.tests.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +100,13 @@ def test_times_are_taken_in_utc_or_refused(chromium_client, time):
     assert response.status_code in (200, 400), response.content
     forged = chromium_client.get(f"/api/v1/runs/?cursor={forged_cursor(time)}")
     assert forged.status_code in (200, 400), forged.content
+
+
+@pytest.mark.parametrize("accept", ["text/csv", ":i:!!ax_l+lI4"])
+def test_an_accept_header_naming_no_type_we_answer_in_is_a_documented_406(chromium_client, accept):
+    response = chromium_client.get("/api/v1/cls/", HTTP_ACCEPT=accept)
+    assert response.status_code == 406
+    assert "Accept header" in response.json()["detail"]
+    schema = yaml.safe_load(COMMITTED.read_text())
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert all("406" in operation["responses"] for operation in operations)
