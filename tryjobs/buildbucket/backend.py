@@ -106,7 +106,7 @@ class BuildbucketBackend(TryjobBackend):
         if len(response.responses) != len(requests):
             message = f"Batch answered {len(requests)} requests with {len(response.responses)}"
             return [LaunchError(None, message)] * len(requests)
-        return [_launch_result(client.host, item) for item in response.responses]
+        return [launch_result(client.host, item) for item in response.responses]
 
     # Cancel (§2.7) and fetch (§2.5) ----------------------------------------------------------
 
@@ -178,7 +178,8 @@ class BuildbucketBackend(TryjobBackend):
                         break
 
 
-def _launch_result(host: str, item: builds_service_pb2.BatchResponse.Response) -> LaunchResult:
+def launch_result(host: str, item: builds_service_pb2.BatchResponse.Response) -> LaunchResult:
+    """One Batch item's answer as the executor's launch result (a build, or the error)."""
     kind = item.WhichOneof("response")
     if kind == "error":
         return LaunchError(item.error.code, item.error.message)

@@ -36,12 +36,12 @@ def test_batches_split_as_upstream(n, sizes):
 
 
 def test_an_empty_batch_item_is_an_unexpected_error():
-    assert bb_backend._launch_result(HOST, Response()) == LaunchError(
+    assert bb_backend.launch_result(HOST, Response()) == LaunchError(
         None, "unexpected nil response"
     )
     parse_error = Response()
     parse_error.schedule_build.id = 1  # STATUS_UNSPECIFIED
-    result = bb_backend._launch_result(HOST, parse_error)
+    result = bb_backend.launch_result(HOST, parse_error)
     assert result.code is None and "unexpected buildbucket status" in result.message
 
 
