@@ -12,9 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvproto.cv.config import config_pb2
-from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
-from projectconfig.directives import parse_directives
-from projectconfig.footers import Metadata, RunOptions
 from projectconfig.go_rand import (
     REDRAW_FROM,
     Draws,
@@ -33,14 +30,11 @@ from projectconfig.location import (
 from projectconfig.requirement import (
     ChangeList,
     CompiledGroup,
-    ComputationFailure,
     Identities,
     RunInput,
-    _builder_outcome,
-    _Context,
     compute,
-    selection_streams,
 )
+from projectconfig.tests.reference import reference_requirement
 
 SEGMENTS = ["a", "b", "docs", "src", "x.cc", "infra"]
 PATTERNS = [".*", "a/.+", "docs/.+", "src/.*\\.cc", ".+/b", "a|b", "docs", "infra/.*"]
@@ -127,11 +121,15 @@ builder = st.builds(
     filters=st.lists(location_filter, max_size=2),
     disable_reuse=st.booleans(),
     allowlist=st.sampled_from([[], ["g"]]),
+    skip=st.booleans(),
 )
 
 
-def group_of(builders: list[dict]) -> CompiledGroup:
+def group_of(builders: list[dict], experiments: bool = False) -> CompiledGroup:
     group = config_pb2.ConfigGroup(name="g")
+    if experiments:
+        group.tryjob_experiments.add(name="everyone")
+        group.tryjob_experiments.add(name="in-g").condition.owner_group_allowlist.append("g")
     for i, spec in enumerate(builders):
         b = group.verifiers.tryjob.builders.add(
             name=f"p/try/b{i}",
@@ -139,6 +137,8 @@ def group_of(builders: list[dict]) -> CompiledGroup:
             owner_whitelist_group=spec["allowlist"],
             location_filters=spec["filters"],
         )
+        if spec["skip"]:
+            b.skip_footers.add(key="Skip", value_regexp="^yes$")
         if spec["equivalent"] is not None:
             b.equivalent_to.name = f"p/try/e{i}"
             b.equivalent_to.percentage = spec["equivalent"]
@@ -217,41 +217,14 @@ def test_values_that_go_draws_again_from_are_skipped():
     assert selection_threshold(as_float32(100)) == REDRAW_FROM - 1
 
 
-def model(group: CompiledGroup, run: RunInput):
-    """§8.5 builder by builder, as written: every builder takes its draws, then its
-    procedure decides (the plan must answer exactly this)."""
-    metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
-    options = RunOptions.merge(RunOptions.of(m) for m in metadata)
-    owners = tuple(sorted({cl.owner for cl in run.cls}))
-    context = _Context(
-        group, run, options, owners, (), tuple(p for m in metadata for p in m.footers)
-    )
-    included = set()
-    if options.included_tryjobs and run.mode != "NEW_PATCHSET_RUN":
-        included = parse_directives(options.included_tryjobs)
-    experiment_stream, equivalent_stream = selection_streams(run.cls)
-    definitions, failure = [], None
-    for builder in group.builders:
-        is_optional = builder.experiment != 0 and (
-            percent_draw(experiment_stream) <= builder.experiment
-        )
-        use_equivalent = builder.equivalent_share != 0 and (
-            percent_draw(equivalent_stream) <= builder.equivalent_share
-        )
-        outcome = _builder_outcome(context, builder, included, is_optional, use_equivalent)
-        if isinstance(outcome, ComputationFailure):
-            failure = failure or outcome
-        elif outcome is not None:
-            definitions.append(outcome)
-    if failure:
-        return failure
-    requirement = tryjob_pb.Requirement(definitions=definitions)
-    if group.retry_config is not None:
-        requirement.retry_config.CopyFrom(group.retry_config)
-    return requirement
-
-
-FOOTERS = ["", "No-Try: true", "No-Presubmit: true", "Cq-Do-Not-Cancel-Tryjobs: true"]
+FOOTERS = [
+    "",
+    "No-Try: true",
+    "No-Presubmit: true",
+    "Cq-Do-Not-Cancel-Tryjobs: true",
+    "No-Equivalent-Builders: true",
+    "Skip: yes",
+]
 
 
 @settings(max_examples=150)
@@ -261,11 +234,12 @@ FOOTERS = ["", "No-Try: true", "No-Presubmit: true", "Cq-Do-Not-Cancel-Tryjobs: 
     st.sampled_from(["DRY_RUN", "FULL_RUN", "NEW_PATCHSET_RUN"]),
     st.sampled_from(FOOTERS),
     st.lists(st.integers(0, 9), max_size=2),
+    st.booleans(),
 )
-def test_the_plan_answers_as_each_builder_in_turn(builders, cls, mode, footer, named):
-    group = group_of(builders)
+def test_the_plan_answers_as_each_builder_in_turn(builders, cls, mode, footer, named, experiments):
+    group = group_of(builders, experiments)
     include = ",".join(f"b{i}" for i in named if i < len(builders))
     message = f"T\n\n{footer}\n" + (f"Cq-Include-Trybots: p/try:{include}\n" if include else "")
     cls = tuple(replace(cl, commit_message=message) for cl in cls)
     run = RunInput(mode, cls, identities)
-    assert compute(group, run) == model(group, run)
+    assert compute(group, run) == reference_requirement(group, run)
