@@ -117,6 +117,8 @@ def _first_value(accepts) -> int:
 # ``draw_of`` never decreases with the value, so the values Go draws again from are the
 # ones from here up, and "draw <= percentage" holds exactly for values up to a threshold.
 REDRAW_FROM = _first_value(lambda value: draw_of(value) is None)
+# A threshold selecting every value Go keeps (100% does): such a draw need not be made.
+EVERY_DRAW = REDRAW_FROM - 1
 
 
 def selection_threshold(percentage: float) -> int:

@@ -34,11 +34,12 @@ Upstream QUIRKs, decided
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import math
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,7 +47,14 @@ from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from projectconfig.directives import InvalidDirectiveError, parse_directives
 from projectconfig.footers import Metadata, RunOptions
-from projectconfig.go_rand import Draws, GoRand, as_float32, fresh_values, selection_threshold
+from projectconfig.go_rand import (
+    EVERY_DRAW,
+    Draws,
+    GoRand,
+    as_float32,
+    fresh_values,
+    selection_threshold,
+)
 from projectconfig.location import (
     LocationFilters,
     LocationPlan,
@@ -282,6 +290,11 @@ class _Plan:
         skip_presubmit: bool,
         avoid_cancelling: bool,
     ) -> None:
+        self.builders = group.builders
+        self.avoid_cancelling = avoid_cancelling
+        # Encoded Definitions by (builder index, names, critical), made when a run first needs
+        # one: at most four name choices and two criticalities per builder.
+        self._definitions: dict[tuple[int, _Names, bool], tuple[bytes, bytes]] = {}
         self.steps: list[_Step] = []
         self.unfiltered = 0
         located = []
@@ -305,7 +318,11 @@ class _Plan:
                     avoid_cancelling,
                     (),
                 ).SerializeToString()
-                draw = group.experiment_draw[index] if builder.experiment != 0 else None
+                draw = (
+                    group.experiment_draw[index]
+                    if builder.experiment != 0 and builder.experiment_threshold < EVERY_DRAW
+                    else None
+                )
                 allowlist = tuple(config.owner_whitelist_group)
                 step = _Step(
                     index,
@@ -324,6 +341,39 @@ class _Plan:
             else:
                 self.unfiltered |= 1 << bit
         self.location = LocationPlan(located)
+
+    def entry(self, index: int, names: _Names, critical: bool, suffix: bytes) -> bytes:
+        """Builder `index`'s Definition with `names` as a Requirement's field 1, its
+        `suffix` (the run's experiments, encoded) added."""
+        key = (index, names, critical)
+        known = self._definitions.get(key)
+        if known is None:
+            builder = self.builders[index]
+            primary, equivalent = names.of(builder)
+            definition = _definition(
+                builder, primary, equivalent, critical, self.avoid_cancelling, ()
+            ).SerializeToString()
+            known = self._definitions[key] = (definition, _encoded(1, definition))
+        definition, entry = known
+        return entry if not suffix else _encoded(1, definition + suffix)
+
+
+class _Names(enum.Enum):
+    """Which names a Definition carries: (its builder, its equivalent_to)."""
+
+    MAIN = "main"
+    MAIN_THEN_EQUIVALENT = "main, equivalent"
+    EQUIVALENT_THEN_MAIN = "equivalent, main"
+    EQUIVALENT = "equivalent"
+
+    def of(self, builder: CompiledBuilder) -> tuple[BuilderName, BuilderName | None]:
+        if self is _Names.MAIN:
+            return builder.main, None
+        if self is _Names.MAIN_THEN_EQUIVALENT:
+            return builder.main, builder.equivalent
+        if self is _Names.EQUIVALENT_THEN_MAIN:
+            return builder.equivalent, builder.main
+        return builder.equivalent, None
 
 
 def _varint(value: int) -> bytes:
@@ -412,6 +462,7 @@ def selection_streams(cls: Sequence[ChangeList]) -> tuple[GoRand, GoRand]:
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slow to build, once per run
 class _Context:
     group: CompiledGroup
+    plan: _Plan
     run: RunInput
     options: RunOptions
     owners: tuple[str, ...]
@@ -439,22 +490,6 @@ class _Context:
         return any(
             key in builder.skip_footers and builder.skip_footers[key].search(value) is not None
             for key, value in self.footers
-        )
-
-    def definition(
-        self,
-        builder: CompiledBuilder,
-        primary: BuilderName,
-        equivalent: BuilderName | None,
-        critical: bool,
-    ) -> tryjob_pb.Definition:
-        return _definition(
-            builder,
-            primary,
-            equivalent,
-            critical,
-            self.options.avoid_cancelling_tryjobs,
-            self.experiments,
         )
 
 
@@ -520,6 +555,7 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
     owners = tuple(sorted({cl.owner for cl in run.cls if cl.owner}))
     context = _Context(
         group=group,
+        plan=group.plan(run.mode, options),
         run=run,
         options=options,
         owners=owners,
@@ -533,13 +569,18 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         except InvalidDirectiveError as e:
             return invalid_tryjob_directive(e.value)
         outcome = _overridden(context, overridden)
-        if isinstance(outcome, ComputationFailure):
-            return outcome
-        requirement = tryjob_pb.Requirement(definitions=outcome)
-        if group.retry_config is not None:
-            requirement.retry_config.CopyFrom(group.retry_config)
-        return requirement
+    else:
+        outcome = _included_and_selected(context)
+    if isinstance(outcome, ComputationFailure):
+        return outcome
+    # The Definitions arrive encoded: one parse builds the message (the same message as
+    # adding them one by one, a fraction of the work).
+    return tryjob_pb.Requirement.FromString(group.encoded_retry_config + outcome)
 
+
+def _included_and_selected(context: _Context) -> bytes | ComputationFailure:
+    """The normal path: the builders named by Cq-Include-Trybots and those the run selects."""
+    options, run, group = context.options, context.run, context.group
     included: set[str] = set()
     # New-patchset runs ignore the include footer entirely, without even parsing it.
     if options.included_tryjobs and run.mode != NEW_PATCHSET_RUN:
@@ -550,42 +591,36 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         failure = _undefined(group, included)
         if failure is not None:
             return failure
-    outcome = _selected(context, included)
-    if isinstance(outcome, ComputationFailure):
-        return outcome
-    # The Definitions arrive encoded: one parse builds the message (the same message as
-    # adding them one by one, a fraction of the work).
-    return tryjob_pb.Requirement.FromString(group.encoded_retry_config + outcome)
+    return _selected(context, included)
 
 
-def _overridden(
-    context: _Context, overridden: set[str]
-) -> list[tryjob_pb.Definition] | ComputationFailure:
+def _overridden(context: _Context, overridden: set[str]) -> bytes | ComputationFailure:
     """The override path (§8.2.2): exactly the named builders, no draws, no filters."""
     failure = _undefined(context.group, overridden)
     if failure is not None:
         return failure
-    definitions = []
-    for builder in context.group.builders:
+    suffix = _experiments_suffix(context)
+    entries = []
+    for index, builder in enumerate(context.group.builders):
         main_named = builder.name in overridden
         equivalent_named = builder.equivalent_name in overridden
         if not (main_named or equivalent_named) or context.skipped_by_footers(builder):
             continue
         if equivalent_named:
-            name, primary = builder.equivalent_name, builder.equivalent
+            name, names = builder.equivalent_name, _Names.EQUIVALENT
             allowlist = (
                 [builder.config.equivalent_to.owner_whitelist_group]
                 if (builder.config.equivalent_to.owner_whitelist_group)
                 else builder.config.owner_whitelist_group
             )
         else:
-            name, primary = builder.name, builder.main
+            name, names = builder.name, _Names.MAIN
             allowlist = builder.config.owner_whitelist_group
         denied = context.denied(allowlist)
         if denied:
             return unauthorized_included_tryjob(denied, name)
-        definitions.append(context.definition(builder, primary, None, critical=True))
-    return definitions
+        entries.append(context.plan.entry(index, names, True, suffix))
+    return b"".join(entries)
 
 
 def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailure:
@@ -599,10 +634,10 @@ def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailu
     """
     group = context.group
     run = context.run
-    plan = group.plan(run.mode, context.options)
+    plan = context.plan
     admitted = plan.unfiltered | plan.location.mask(run.cls)
     steps = plan.steps
-    suffix = b"".join(_encoded(9, name.encode()) for name in context.experiments)
+    suffix = _experiments_suffix(context)
     draws = _RunDraws(run.cls, group)
     entries: list[bytes] = []
     append = entries.append
@@ -620,13 +655,11 @@ def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailu
         else:
             step, index = None, end
         while pending and pending[-1] <= index:
-            outcome = _builder_outcome(
-                context, group.builders[pending.pop()], included, False, False
-            )
+            outcome = _builder_outcome(context, pending.pop(), included, False, False, suffix)
             if isinstance(outcome, ComputationFailure):
                 first_failure = first_failure or outcome
             elif outcome is not None:
-                append(_encoded(1, outcome.SerializeToString()))
+                append(outcome)
         if step is None:
             return first_failure or b"".join(entries)
         if named and index in named:
@@ -649,18 +682,26 @@ def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes)
             return None
         return step.entry if not suffix else _encoded(1, step.definition + suffix)
     group = context.group
-    outcome = _builder_outcome(
+    # Only a named builder can fail: here it is a Definition or nothing.
+    return _builder_outcome(
         context,
-        builder,
-        set(),
+        step.index,
+        _NOTHING_INCLUDED,
         builder.experiment != 0
         and draws.experiment(group.experiment_draw[step.index], builder.experiment_threshold),
         builder.equivalent_share != 0
         and draws.equivalent(group.equivalent_draw[step.index], builder.equivalent_threshold),
+        suffix,
         location_judged=builder._filter_error is None,
     )
-    # Only a named builder can fail: here it is a Definition or nothing.
-    return None if outcome is None else _encoded(1, outcome.SerializeToString())
+
+
+_NOTHING_INCLUDED: frozenset[str] = frozenset()
+
+
+def _experiments_suffix(context: _Context) -> bytes:
+    """The run's experiments as the Definition fields that end every Definition."""
+    return b"".join(_encoded(9, name.encode()) for name in context.experiments)
 
 
 class _RunDraws:
@@ -681,11 +722,15 @@ class _RunDraws:
         self._equivalent = Draws(equivalent_seed, self._group.equivalent_draws)
 
     def experiment(self, position: int, threshold: int) -> bool:
+        if threshold >= EVERY_DRAW:  # selected whatever the draw: the run needs no seed
+            return True
         if self._experiment is None:
             self._seed()
         return self._experiment.selected(position, threshold)
 
     def equivalent(self, position: int, threshold: int) -> bool:
+        if threshold >= EVERY_DRAW:
+            return True
         if self._equivalent is None:
             self._seed()
         return self._equivalent.selected(position, threshold)
@@ -693,14 +738,17 @@ class _RunDraws:
 
 def _builder_outcome(
     context: _Context,
-    builder: CompiledBuilder,
-    included: set[str],
+    index: int,
+    included: Set[str],
     is_optional: bool,
     use_equivalent: bool,
+    suffix: bytes,
     location_judged: bool = False,
-) -> tryjob_pb.Definition | ComputationFailure | None:
-    """One builder's Definition, failure, or None when it is skipped (§8.5); with
-    `location_judged` its location filters are known to include a file of the run."""
+) -> bytes | ComputationFailure | None:
+    """Builder `index`'s encoded Definition, failure, or None when it is skipped (§8.5);
+    with `location_judged` its location filters are known to include a file of the run."""
+    builder = context.group.builders[index]
+    entry = context.plan.entry
     config = builder.config
     if context.skipped_by_footers(builder):
         return None
@@ -708,7 +756,7 @@ def _builder_outcome(
         denied = context.denied(config.owner_whitelist_group, builder.main.realm)
         if denied:
             return unauthorized_included_tryjob(denied, builder.name)
-        return context.definition(builder, builder.main, None, critical=True)
+        return entry(index, _Names.MAIN, True, suffix)
     if builder.equivalent_name in included:
         equivalent_group = config.equivalent_to.owner_whitelist_group
         denied = context.denied(
@@ -716,7 +764,7 @@ def _builder_outcome(
         )
         if denied:
             return unauthorized_included_tryjob(denied, builder.equivalent_name)
-        return context.definition(builder, builder.equivalent, None, critical=True)
+        return entry(index, _Names.EQUIVALENT, True, suffix)
     if config.experiment_percentage != 0 and not is_optional:
         return None
     if config.includable_only or context.run.mode not in builder.modes:
@@ -727,15 +775,18 @@ def _builder_outcome(
         and not location_included(builder.location_filters, context.run.cls)
     ):
         return None
-    return _with_equivalent(context, builder, use_equivalent)
+    names = _with_equivalent(context, builder, use_equivalent)
+    if names is None:
+        return None
+    return entry(index, names, config.experiment_percentage == 0, suffix)
 
 
 def _with_equivalent(
     context: _Context, builder: CompiledBuilder, use_equivalent: bool
-) -> tryjob_pb.Definition | None:
-    """The owner-allowlist and equivalent-builder table of §8.6."""
+) -> _Names | None:
+    """The owner-allowlist and equivalent-builder table of §8.6: the names the builder's
+    Definition carries, or None when the run's owners may use neither."""
     config = builder.config
-    critical = config.experiment_percentage == 0
     main_allowed = not context.denied(config.owner_whitelist_group)
     has_equivalent = builder.equivalent is not None and not (
         context.options.skip_equivalent_builders
@@ -746,10 +797,10 @@ def _with_equivalent(
     )
     if main_allowed:
         if not equivalent_allowed:
-            return context.definition(builder, builder.main, None, critical)
+            return _Names.MAIN
         if use_equivalent:
-            return context.definition(builder, builder.equivalent, builder.main, critical)
-        return context.definition(builder, builder.main, builder.equivalent, critical)
+            return _Names.EQUIVALENT_THEN_MAIN
+        return _Names.MAIN_THEN_EQUIVALENT
     if equivalent_allowed:
-        return context.definition(builder, builder.equivalent, None, critical)
+        return _Names.EQUIVALENT
     return None
