@@ -24,11 +24,12 @@ def normalize_footer_key(key: str) -> str:
 
 def _last_paragraph(lines: list[str]) -> list[str]:
     """The lines after the last blank line, or none when the message is a single paragraph."""
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    for i in range(len(lines) - 1, -1, -1):
+    end = len(lines)
+    while end and not lines[end - 1].strip():  # trailing blank lines end no paragraph
+        end -= 1
+    for i in range(end - 1, -1, -1):
         if not lines[i].strip():
-            return lines[i + 1 :]
+            return lines[i + 1 : end]
     return []
 
 
@@ -66,6 +67,8 @@ class Metadata:
 
     @classmethod
     def of(cls, message: str) -> Metadata:
+        if ":" not in message and "=" not in message:  # no line can be a footer or a pair
+            return _NO_METADATA
         return cls(tuple(git_footers(message)), tuple(legacy_metadata(message)))
 
     @property
@@ -118,7 +121,10 @@ class RunOptions:
 
     @classmethod
     def merge(cls, options: Iterable[RunOptions]) -> RunOptions:
-        options = list(options)
+        # Most CLs set no option: only the others can change the merge.
+        options = [each for each in options if each is not _NO_OPTIONS]
+        if len(options) <= 1:
+            return options[0] if options else _NO_OPTIONS
         merged = {}
         for field in fields(cls):
             values = [getattr(each, field.name) for each in options]
@@ -129,6 +135,7 @@ class RunOptions:
         return cls(**merged)
 
 
+_NO_METADATA = Metadata()
 _NO_OPTIONS = RunOptions()
 # The footers RunOptions.of reads.
 _OPTION_FOOTERS = frozenset(

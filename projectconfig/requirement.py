@@ -545,11 +545,12 @@ def _undefined(group: CompiledGroup, names: set[str]) -> ComputationFailure | No
 def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | ComputationFailure:
     """The run's Requirement, or why it cannot have one (see the module docstring)."""
     metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
-    options = (
-        RunOptions.of(metadata[0])
-        if len(metadata) == 1
-        else RunOptions.merge(RunOptions.of(m) for m in metadata)
-    )
+    if len(metadata) == 1:
+        options = RunOptions.of(metadata[0])
+        footers = metadata[0].footers
+    else:
+        options = RunOptions.merge(RunOptions.of(m) for m in metadata)
+        footers = tuple(pair for m in metadata for pair in m.footers)
     if options.included_tryjobs and options.overridden_tryjobs:
         return incompatible_tryjob_options()
     owners = tuple(sorted({cl.owner for cl in run.cls if cl.owner}))
@@ -560,7 +561,7 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         options=options,
         owners=owners,
         experiments=_experiments(group, run, owners),
-        footers=tuple(pair for m in metadata for pair in m.footers),
+        footers=footers,
     )
 
     if options.overridden_tryjobs:
