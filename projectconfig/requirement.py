@@ -37,6 +37,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import itertools
 import math
 import struct
 from collections.abc import Mapping, Sequence, Set
@@ -296,9 +297,18 @@ class _Plan:
         # one: at most four name choices and two criticalities per builder.
         self._definitions: dict[tuple[int, _Names, bool], tuple[bytes, bytes]] = {}
         self.steps: list[_Step] = []
+        # By step: its entry when fixed (the run does not decide it), None otherwise.
+        self._fixed_entries: list[bytes | None] = []
+        self._fixed_with_experiments: dict[bytes, list[bytes | None]] = {}
+        self.run_decides = 0  # the bits of the steps that are not fixed
+        # By builder index: its step's bit if it is a step, and the bit of the first step at
+        # or after it (where a named builder's entry goes).
+        self.step_bits: dict[int, int] = {}
+        self.slots: list[int] = []
         self.unfiltered = 0
         located = []
         for index, builder in enumerate(group.builders):
+            self.slots.append(len(self.steps))
             disable_reuse = builder.config.disable_reuse
             if (
                 builder.config.includable_only
@@ -336,11 +346,30 @@ class _Plan:
             else:
                 step = _Step(index, builder)
             self.steps.append(step)
+            self.step_bits[index] = bit
+            self._fixed_entries.append(step.entry if step.fixed else None)
+            if not step.fixed:
+                self.run_decides |= 1 << bit
             if builder._filter_error is None and builder._filters:
                 located.append((bit, builder._filters))
             else:
                 self.unfiltered |= 1 << bit
+        self._fixed_entries.append(b"")  # the slot of named builders after the last step
         self.location = LocationPlan(located)
+
+    def fixed_entries(self, suffix: bytes) -> list[bytes | None]:
+        """By step, its entry when fixed, for runs whose experiments encode as `suffix`
+        (a config's experiments give few of them)."""
+        if not suffix:
+            return self._fixed_entries
+        entries = self._fixed_with_experiments.get(suffix)
+        if entries is None:
+            if len(self._fixed_with_experiments) >= 64:
+                self._fixed_with_experiments.clear()
+            entries = self._fixed_with_experiments[suffix] = [
+                _encoded(1, step.definition + suffix) if step.fixed else None for step in self.steps
+            ] + [b""]
+        return entries
 
     def entry(self, index: int, names: _Names, critical: bool, suffix: bytes) -> bytes:
         """Builder `index`'s Definition with `names` as a Requirement's field 1, its
@@ -629,48 +658,62 @@ def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailu
     procedure in config order, with what does not depend on the run worked out by its plan.
 
     A builder runs only if it is a step of the plan (or named in a footer) and its location
-    filters include a file. A main-only step then gives its one Definition if its draw (if
-    any) selects it and its owners (if listed) are allowed; the others, and named builders,
-    go through `_builder_outcome` with the draws at their positions.
+    filters include a file. A fixed step then gives its entry; a main-only step gives its
+    one Definition if its draw (if any) selects it and its owners (if listed) are allowed;
+    the others, and named builders, go through `_builder_outcome` with the draws at their
+    positions. The entries are then taken in step order in one pass, without a Python step
+    per builder: a named builder that is not a step goes before the next step in order.
     """
     group = context.group
     run = context.run
     plan = context.plan
     admitted = plan.unfiltered | plan.location.mask(run.cls)
-    steps = plan.steps
     suffix = _experiments_suffix(context)
-    draws = _RunDraws(run.cls, group)
-    entries: list[bytes] = []
-    append = entries.append
-    # Builders named in a footer go through their whole procedure, at their place in order.
-    named = {i for name in included for i in group.by_name.get(name, ())}
-    pending = sorted(named, reverse=True)  # the next one last
-    end = len(group.builders)
-    first_failure = None
-    while True:
-        if admitted:  # the admitted steps, lowest bit (first in config order) first
-            low = admitted & -admitted
-            admitted ^= low
-            step = steps[low.bit_length() - 1]
-            index = step.index
-        else:
-            step, index = None, end
-        while pending and pending[-1] <= index:
-            outcome = _builder_outcome(context, pending.pop(), included, False, False, suffix)
-            if isinstance(outcome, ComputationFailure):
-                first_failure = first_failure or outcome
-            elif outcome is not None:
-                append(outcome)
-        if step is None:
-            return first_failure or b"".join(entries)
-        if named and index in named:
-            continue
-        if step.fixed and not suffix:
-            append(step.entry)
-            continue
-        entry = _step_entry(context, draws, step, suffix)
-        if entry is not None:
-            append(entry)
+    entries = plan.fixed_entries(suffix)
+    deciding = admitted & plan.run_decides
+    if not (deciding or included):
+        return b"".join(itertools.compress(entries, _bits(admitted)))
+    entries = entries.copy()  # this run's entries for the steps it decides
+    before: dict[int, bytes] = {}  # named builders that are not steps, by the next step's bit
+    for index in sorted({i for name in included for i in group.by_name.get(name, ())}):
+        outcome = _builder_outcome(context, index, included, False, False, suffix)
+        if isinstance(outcome, ComputationFailure):
+            return outcome  # the first failure in config order wins; nothing else counts
+        bit = plan.slots[index]
+        if plan.step_bits.get(index) == bit:  # a named step goes through this procedure only
+            deciding &= ~(1 << bit)
+            if outcome is None:
+                admitted &= ~(1 << bit)
+            else:
+                admitted |= 1 << bit
+                entries[bit] = outcome
+        elif outcome is not None:
+            before[bit] = before.get(bit, b"") + outcome
+    if deciding:
+        draws = _RunDraws(run.cls, group)
+        steps = plan.steps
+        while deciding:
+            low = deciding & -deciding
+            deciding ^= low
+            bit = low.bit_length() - 1
+            entry = _step_entry(context, draws, steps[bit], suffix)
+            if entry is None:
+                admitted ^= low
+            else:
+                entries[bit] = entry
+    for bit, named in before.items():
+        entries[bit] = named + entries[bit] if admitted >> bit & 1 else named
+        admitted |= 1 << bit
+    return b"".join(itertools.compress(entries, _bits(admitted)))
+
+
+# bin()'s digits as the bytes 0 and 1.
+_DIGIT_BITS = bytes.maketrans(b"01", b"\0\1")
+
+
+def _bits(mask: int) -> bytes:
+    """The mask's bits, lowest first, one byte (0 or 1) each, up to its highest set bit."""
+    return bin(mask)[:1:-1].encode().translate(_DIGIT_BITS)
 
 
 def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes) -> bytes | None:
