@@ -34,7 +34,6 @@ Upstream QUIRKs, decided
 
 from __future__ import annotations
 
-import enum
 import functools
 import hashlib
 import itertools
@@ -100,6 +99,9 @@ class ChangeList:
     commit_message: str = ""
 
 
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class Identities:
     """Who is who: LUCI groups, realms with builds.add and linked accounts, per email."""
@@ -109,8 +111,12 @@ class Identities:
     linked_accounts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def in_any(self, email: str, groups: Sequence[str], honor_linked: bool) -> bool:
-        emails = (email, *self.linked_accounts.get(email, ())) if honor_linked else (email,)
-        return any(not self.groups.get(e, frozenset()).isdisjoint(groups) for e in emails)
+        if not self.groups.get(email, _NO_GROUPS).isdisjoint(groups):
+            return True
+        return honor_linked and any(
+            not self.groups.get(e, _NO_GROUPS).isdisjoint(groups)
+            for e in self.linked_accounts.get(email, ())
+        )
 
     def can_trigger(self, email: str, realm: str) -> bool:
         return realm in self.can_add_builds.get(email, frozenset())
@@ -157,6 +163,11 @@ class CompiledBuilder:
     # The greatest draw values that select the builder as an experiment, or its equivalent.
     experiment_threshold: int
     equivalent_threshold: int
+    # The config fields each run reads, as plain values (a message field costs more to read).
+    disable_reuse: bool = False
+    critical: bool = True  # no experiment_percentage
+    allowlist: tuple[str, ...] = ()
+    equivalent_allowlist: tuple[str, ...] = ()
     _filters: LocationFilters | None = None
     _filter_error: str | None = None
 
@@ -177,6 +188,14 @@ class CompiledBuilder:
             equivalent_share=as_float32(config.equivalent_to.percentage),
             experiment_threshold=_threshold(config.experiment_percentage),
             equivalent_threshold=_threshold(config.equivalent_to.percentage),
+            disable_reuse=config.disable_reuse,
+            critical=config.experiment_percentage == 0,
+            allowlist=tuple(config.owner_whitelist_group),
+            equivalent_allowlist=(
+                (config.equivalent_to.owner_whitelist_group,)
+                if config.equivalent_to.owner_whitelist_group
+                else ()
+            ),
         )
         try:
             compiled._filters = compile_location_filters(config.location_filters, paths)
@@ -224,6 +243,9 @@ class CompiledGroup:
             if b.equivalent_name:
                 self.by_name.setdefault(b.equivalent_name, []).append(index)
         self.retry_config = tryjob.retry_config if tryjob.HasField("retry_config") else None
+        self.experiments = tuple(
+            (e.name, tuple(e.condition.owner_group_allowlist)) for e in group.tryjob_experiments
+        )
         self.encoded_retry_config = (
             _encoded(2, self.retry_config.SerializeToString())
             if self.retry_config is not None
@@ -295,7 +317,7 @@ class _Plan:
         self.avoid_cancelling = avoid_cancelling
         # Encoded Definitions by (builder index, names, critical), made when a run first needs
         # one: at most four name choices and two criticalities per builder.
-        self._definitions: dict[tuple[int, _Names, bool], tuple[bytes, bytes]] = {}
+        self._definitions: dict[tuple[int, str, bool], tuple[bytes, bytes]] = {}
         self.steps: list[_Step] = []
         # By step: its entry when fixed (the run does not decide it), None otherwise.
         self._fixed_entries: list[bytes | None] = []
@@ -371,14 +393,14 @@ class _Plan:
             ] + [b""]
         return entries
 
-    def entry(self, index: int, names: _Names, critical: bool, suffix: bytes) -> bytes:
+    def entry(self, index: int, names: str, critical: bool, suffix: bytes) -> bytes:
         """Builder `index`'s Definition with `names` as a Requirement's field 1, its
         `suffix` (the run's experiments, encoded) added."""
         key = (index, names, critical)
         known = self._definitions.get(key)
         if known is None:
             builder = self.builders[index]
-            primary, equivalent = names.of(builder)
+            primary, equivalent = _names(builder, names)
             definition = _definition(
                 builder, primary, equivalent, critical, self.avoid_cancelling, ()
             ).SerializeToString()
@@ -387,22 +409,21 @@ class _Plan:
         return entry if not suffix else _encoded(1, definition + suffix)
 
 
-class _Names(enum.Enum):
-    """Which names a Definition carries: (its builder, its equivalent_to)."""
+# Which names a Definition carries: (its builder, its equivalent_to).
+MAIN = "main"
+MAIN_THEN_EQUIVALENT = "main, equivalent"
+EQUIVALENT_THEN_MAIN = "equivalent, main"
+EQUIVALENT = "equivalent"
 
-    MAIN = "main"
-    MAIN_THEN_EQUIVALENT = "main, equivalent"
-    EQUIVALENT_THEN_MAIN = "equivalent, main"
-    EQUIVALENT = "equivalent"
 
-    def of(self, builder: CompiledBuilder) -> tuple[BuilderName, BuilderName | None]:
-        if self is _Names.MAIN:
-            return builder.main, None
-        if self is _Names.MAIN_THEN_EQUIVALENT:
-            return builder.main, builder.equivalent
-        if self is _Names.EQUIVALENT_THEN_MAIN:
-            return builder.equivalent, builder.main
-        return builder.equivalent, None
+def _names(builder: CompiledBuilder, names: str) -> tuple[BuilderName, BuilderName | None]:
+    if names == MAIN:
+        return builder.main, None
+    if names == MAIN_THEN_EQUIVALENT:
+        return builder.main, builder.equivalent
+    if names == EQUIVALENT_THEN_MAIN:
+        return builder.equivalent, builder.main
+    return builder.equivalent, None
 
 
 def _varint(value: int) -> bytes:
@@ -510,14 +531,23 @@ class _Context:
             and not (realm is not None and identities.can_trigger(owner, realm))
         ]
 
+    def allowed(self, allowlist: Sequence[str]) -> bool:
+        """Whether every owner is in a group of `allowlist` (always, when it is empty)."""
+        if not allowlist:
+            return True
+        identities = self.run.identities
+        honor_linked = self.group.honor_linked_accounts
+        return all(identities.in_any(owner, allowlist, honor_linked) for owner in self.owners)
+
     def skipped_by_footers(self, builder: CompiledBuilder) -> bool:
-        disable_reuse = builder.config.disable_reuse
+        disable_reuse = builder.disable_reuse
         if self.options.skip_tryjobs and not disable_reuse:
             return True
         if self.options.skip_presubmit and disable_reuse:
             return True
-        return any(
-            key in builder.skip_footers and builder.skip_footers[key].search(value) is not None
+        skip_footers = builder.skip_footers
+        return bool(skip_footers) and any(
+            key in skip_footers and skip_footers[key].search(value) is not None
             for key, value in self.footers
         )
 
@@ -555,15 +585,16 @@ def _set_builder(definition: tryjob_pb.Definition, host: str, name: BuilderName)
 
 
 def _experiments(group: CompiledGroup, run: RunInput, owners: Sequence[str]) -> tuple[str, ...]:
-    names = []
-    for experiment in group.group.tryjob_experiments:
-        allowlist = experiment.condition.owner_group_allowlist
+    if not group.experiments:
+        return ()
+    return tuple(
+        name
+        for name, allowlist in group.experiments
         if all(
             run.identities.in_any(owner, allowlist, group.honor_linked_accounts)
             for owner in (owners if allowlist else ())
-        ):
-            names.append(experiment.name)
-    return tuple(names)
+        )
+    )
 
 
 def _undefined(group: CompiledGroup, names: set[str]) -> ComputationFailure | None:
@@ -637,15 +668,11 @@ def _overridden(context: _Context, overridden: set[str]) -> bytes | ComputationF
         if not (main_named or equivalent_named) or context.skipped_by_footers(builder):
             continue
         if equivalent_named:
-            name, names = builder.equivalent_name, _Names.EQUIVALENT
-            allowlist = (
-                [builder.config.equivalent_to.owner_whitelist_group]
-                if (builder.config.equivalent_to.owner_whitelist_group)
-                else builder.config.owner_whitelist_group
-            )
+            name, names = builder.equivalent_name, EQUIVALENT
+            allowlist = builder.equivalent_allowlist or builder.allowlist
         else:
-            name, names = builder.name, _Names.MAIN
-            allowlist = builder.config.owner_whitelist_group
+            name, names = builder.name, MAIN
+            allowlist = builder.allowlist
         denied = context.denied(allowlist)
         if denied:
             return unauthorized_included_tryjob(denied, name)
@@ -722,7 +749,7 @@ def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes)
     if step.entry is not None:
         if step.draw is not None and not draws.experiment(step.draw, builder.experiment_threshold):
             return None
-        if step.allowlist and context.denied(step.allowlist):
+        if step.allowlist and not context.allowed(step.allowlist):
             return None
         return step.entry if not suffix else _encoded(1, step.definition + suffix)
     group = context.group
@@ -745,38 +772,42 @@ _NOTHING_INCLUDED: frozenset[str] = frozenset()
 
 def _experiments_suffix(context: _Context) -> bytes:
     """The run's experiments as the Definition fields that end every Definition."""
+    if not context.experiments:
+        return b""
     return b"".join(_encoded(9, name.encode()) for name in context.experiments)
 
 
 class _RunDraws:
-    """A run's two streams of draws (§8.4), seeded only if a builder reads one."""
+    """A run's two streams of draws (§8.4), each seeded only if a builder reads it."""
 
-    __slots__ = ("_cls", "_group", "_experiment", "_equivalent")
+    __slots__ = ("_cls", "_group", "_seed", "_experiment", "_equivalent")
 
     def __init__(self, cls: Sequence[ChangeList], group: CompiledGroup) -> None:
         self._cls = cls
         self._group = group
+        self._seed: int | None = None
         self._experiment: Draws | None = None
         self._equivalent: Draws | None = None
 
-    def _seed(self) -> None:
-        experiment_seed, equivalent_seed = fresh_values(selection_seed(self._cls), 0, 2)
-        # A run reading one draw most likely reads the others of the group's builders.
-        self._experiment = Draws(experiment_seed, self._group.experiment_draws)
-        self._equivalent = Draws(equivalent_seed, self._group.equivalent_draws)
+    def _stream_seed(self, stream: int) -> int:
+        """Value `stream` of the generator the CLs seed: the seed of that stream."""
+        if self._seed is None:
+            self._seed = selection_seed(self._cls)
+        return fresh_values(self._seed, stream, stream + 1)[0]
 
     def experiment(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:  # selected whatever the draw: the run needs no seed
             return True
         if self._experiment is None:
-            self._seed()
+            # A run reading one draw most likely reads the others of the group's builders.
+            self._experiment = Draws(self._stream_seed(0), self._group.experiment_draws)
         return self._experiment.selected(position, threshold)
 
     def equivalent(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:
             return True
         if self._equivalent is None:
-            self._seed()
+            self._equivalent = Draws(self._stream_seed(1), self._group.equivalent_draws)
         return self._equivalent.selected(position, threshold)
 
 
@@ -793,25 +824,21 @@ def _builder_outcome(
     with `location_judged` its location filters are known to include a file of the run."""
     builder = context.group.builders[index]
     entry = context.plan.entry
-    config = builder.config
     if context.skipped_by_footers(builder):
         return None
     if builder.name in included:
-        denied = context.denied(config.owner_whitelist_group, builder.main.realm)
+        denied = context.denied(builder.allowlist, builder.main.realm)
         if denied:
             return unauthorized_included_tryjob(denied, builder.name)
-        return entry(index, _Names.MAIN, True, suffix)
+        return entry(index, MAIN, True, suffix)
     if builder.equivalent_name in included:
-        equivalent_group = config.equivalent_to.owner_whitelist_group
-        denied = context.denied(
-            [equivalent_group] if equivalent_group else [], builder.equivalent.realm
-        )
+        denied = context.denied(builder.equivalent_allowlist, builder.equivalent.realm)
         if denied:
             return unauthorized_included_tryjob(denied, builder.equivalent_name)
-        return entry(index, _Names.EQUIVALENT, True, suffix)
-    if config.experiment_percentage != 0 and not is_optional:
+        return entry(index, EQUIVALENT, True, suffix)
+    if not builder.critical and not is_optional:
         return None
-    if config.includable_only or context.run.mode not in builder.modes:
+    if builder.config.includable_only or context.run.mode not in builder.modes:
         return None
     if (
         not location_judged
@@ -822,29 +849,25 @@ def _builder_outcome(
     names = _with_equivalent(context, builder, use_equivalent)
     if names is None:
         return None
-    return entry(index, names, config.experiment_percentage == 0, suffix)
+    return entry(index, names, builder.critical, suffix)
 
 
 def _with_equivalent(
     context: _Context, builder: CompiledBuilder, use_equivalent: bool
-) -> _Names | None:
+) -> str | None:
     """The owner-allowlist and equivalent-builder table of §8.6: the names the builder's
     Definition carries, or None when the run's owners may use neither."""
-    config = builder.config
-    main_allowed = not context.denied(config.owner_whitelist_group)
+    main_allowed = context.allowed(builder.allowlist)
     has_equivalent = builder.equivalent is not None and not (
         context.options.skip_equivalent_builders
     )
-    equivalent_group = config.equivalent_to.owner_whitelist_group
-    equivalent_allowed = has_equivalent and not context.denied(
-        [equivalent_group] if equivalent_group else []
-    )
+    equivalent_allowed = has_equivalent and context.allowed(builder.equivalent_allowlist)
     if main_allowed:
         if not equivalent_allowed:
-            return _Names.MAIN
+            return MAIN
         if use_equivalent:
-            return _Names.EQUIVALENT_THEN_MAIN
-        return _Names.MAIN_THEN_EQUIVALENT
+            return EQUIVALENT_THEN_MAIN
+        return MAIN_THEN_EQUIVALENT
     if equivalent_allowed:
-        return _Names.EQUIVALENT
+        return EQUIVALENT
     return None
