@@ -103,17 +103,18 @@ class RunOptions:
                 found.setdefault(footer, []).append(value)
         if not found:  # most messages carry only other footers (Bug, Change-Id)
             return _NO_OPTIONS
-
-        def flag(footer: str) -> bool:
-            # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
-            return any(value.lower() == "true" for value in found.get(footer, ()))
-
+        # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
+        on = {
+            footer
+            for footer, values in found.items()
+            if any(value.lower() == "true" for value in values)
+        }
         return cls(
-            skip_equivalent_builders=flag("No-Equivalent-Builders"),
-            avoid_cancelling_tryjobs=flag("Cq-Do-Not-Cancel-Tryjobs"),
-            skip_tree_checks=flag("No-Tree-Checks"),
-            skip_tryjobs=flag("No-Try"),
-            skip_presubmit=flag("No-Presubmit"),
+            skip_equivalent_builders="No-Equivalent-Builders" in on,
+            avoid_cancelling_tryjobs="Cq-Do-Not-Cancel-Tryjobs" in on,
+            skip_tree_checks="No-Tree-Checks" in on,
+            skip_tryjobs="No-Try" in on,
+            skip_presubmit="No-Presubmit" in on,
             included_tryjobs=tuple(found.get("Cq-Include-Trybots", ())),
             overridden_tryjobs=tuple(found.get("Override-Tryjobs-For-Automation", ())),
             custom_tryjob_tags=tuple(found.get("Cq-Cl-Tag", ())),

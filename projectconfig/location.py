@@ -55,7 +55,7 @@ class PathPatterns:
             self._ready = True
         if not self._numbers:
             return frozenset()
-        return frozenset(self._set.Match(path) or ())
+        return frozenset(self._set.Match(path.encode()) or ())
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class LocationPlan:
         if not self._lists:
             return 0
         mask = 0
-        matched: dict[str, frozenset[int]] = {}
+        matching = self._paths.matching
         for change in changes:
             repo = self._repo(change)
             if not change.files:
@@ -282,8 +282,5 @@ class LocationPlan:
                     mask |= repo.merge_mask
                 continue
             for path in change.files:
-                patterns = matched.get(path)
-                if patterns is None:
-                    patterns = matched[path] = self._paths.matching(path)
-                mask |= repo.path_mask(patterns)
+                mask |= repo.path_mask(matching(path))
         return mask
