@@ -5,6 +5,7 @@ Spec: cv_config.md §7. Pure: a commit message in, ``(key, value)`` pairs and ``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -17,6 +18,7 @@ LEGACY_LINE = re.compile(r"^([A-Z_]+)=(.*)$")
 URL_SCHEMES = frozenset({"Http", "Https"})
 
 
+@functools.lru_cache(maxsize=1024)  # keys are few (Bug, Change-Id, ...), messages many
 def normalize_footer_key(key: str) -> str:
     """``cq-include-trybots`` -> ``Cq-Include-Trybots``: each dash-separated word capitalised."""
     return "-".join(word[:1].upper() + word[1:].lower() for word in key.split("-"))

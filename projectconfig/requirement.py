@@ -261,7 +261,6 @@ class CompiledGroup:
             self.equivalent_draw.append(equivalents)
             experiments += b.experiment != 0
             equivalents += b.equivalent_share != 0
-        self.experiment_draws, self.equivalent_draws = experiments, equivalents
         self._plans: dict[tuple[str, bool, bool, bool], _Plan] = {}
 
     def plan(self, mode: str, options: RunOptions) -> _Plan:
@@ -323,6 +322,8 @@ class _Plan:
         self._fixed_entries: list[bytes | None] = []
         self._fixed_with_experiments: dict[bytes, list[bytes | None]] = {}
         self.run_decides = 0  # the bits of the steps that are not fixed
+        # How many draws of each stream the steps may read (the named builders read none).
+        self.experiment_reads = self.equivalent_reads = 0
         # By builder index: its step's bit if it is a step, and the bit of the first step at
         # or after it (where a named builder's entry goes).
         self.step_bits: dict[int, int] = {}
@@ -369,6 +370,10 @@ class _Plan:
                 step = _Step(index, builder)
             self.steps.append(step)
             self.step_bits[index] = bit
+            if builder.experiment != 0 and builder.experiment_threshold < EVERY_DRAW:
+                self.experiment_reads = group.experiment_draw[index] + 1
+            if builder.equivalent_share != 0 and builder.equivalent_threshold < EVERY_DRAW:
+                self.equivalent_reads = group.equivalent_draw[index] + 1
             self._fixed_entries.append(step.entry if step.fixed else None)
             if not step.fixed:
                 self.run_decides |= 1 << bit
@@ -537,7 +542,10 @@ class _Context:
             return True
         identities = self.run.identities
         honor_linked = self.group.honor_linked_accounts
-        return all(identities.in_any(owner, allowlist, honor_linked) for owner in self.owners)
+        for owner in self.owners:
+            if not identities.in_any(owner, allowlist, honor_linked):
+                return False
+        return True
 
     def skipped_by_footers(self, builder: CompiledBuilder) -> bool:
         disable_reuse = builder.disable_reuse
@@ -717,7 +725,7 @@ def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailu
         elif outcome is not None:
             before[bit] = before.get(bit, b"") + outcome
     if deciding:
-        draws = _RunDraws(run.cls, group)
+        draws = _RunDraws(run.cls, plan)
         steps = plan.steps
         while deciding:
             low = deciding & -deciding
@@ -780,11 +788,11 @@ def _experiments_suffix(context: _Context) -> bytes:
 class _RunDraws:
     """A run's two streams of draws (§8.4), each seeded only if a builder reads it."""
 
-    __slots__ = ("_cls", "_group", "_seed", "_experiment", "_equivalent")
+    __slots__ = ("_cls", "_plan", "_seed", "_experiment", "_equivalent")
 
-    def __init__(self, cls: Sequence[ChangeList], group: CompiledGroup) -> None:
+    def __init__(self, cls: Sequence[ChangeList], plan: _Plan) -> None:
         self._cls = cls
-        self._group = group
+        self._plan = plan
         self._seed: int | None = None
         self._experiment: Draws | None = None
         self._equivalent: Draws | None = None
@@ -799,15 +807,15 @@ class _RunDraws:
         if threshold >= EVERY_DRAW:  # selected whatever the draw: the run needs no seed
             return True
         if self._experiment is None:
-            # A run reading one draw most likely reads the others of the group's builders.
-            self._experiment = Draws(self._stream_seed(0), self._group.experiment_draws)
+            # A run reading one draw most likely reads the others its plan may read.
+            self._experiment = Draws(self._stream_seed(0), self._plan.experiment_reads)
         return self._experiment.selected(position, threshold)
 
     def equivalent(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:
             return True
         if self._equivalent is None:
-            self._equivalent = Draws(self._stream_seed(1), self._group.equivalent_draws)
+            self._equivalent = Draws(self._stream_seed(1), self._plan.equivalent_reads)
         return self._equivalent.selected(position, threshold)
 
 
