@@ -612,16 +612,19 @@ def _undefined(group: CompiledGroup, names: set[str]) -> ComputationFailure | No
 
 def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | ComputationFailure:
     """The run's Requirement, or why it cannot have one (see the module docstring)."""
-    metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
-    if len(metadata) == 1:
-        options = RunOptions.of(metadata[0])
-        footers = metadata[0].footers
+    if len(run.cls) == 1:  # most runs: no merging, sorting or deduplicating
+        (cl,) = run.cls
+        metadata = Metadata.of(cl.commit_message)
+        options = RunOptions.of(metadata)
+        footers = metadata.footers
+        owners = (cl.owner,) if cl.owner else ()
     else:
+        metadata = [Metadata.of(cl.commit_message) for cl in run.cls]
         options = RunOptions.merge(RunOptions.of(m) for m in metadata)
         footers = tuple(pair for m in metadata for pair in m.footers)
+        owners = tuple(sorted({cl.owner for cl in run.cls if cl.owner}))
     if options.included_tryjobs and options.overridden_tryjobs:
         return incompatible_tryjob_options()
-    owners = tuple(sorted({cl.owner for cl in run.cls if cl.owner}))
     context = _Context(
         group=group,
         plan=group.plan(run.mode, options),
