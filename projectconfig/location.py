@@ -206,7 +206,8 @@ class _RepoLocations:
                 self._unmatched |= mask
             if default or any(not exclude for _, exclude in remaining):
                 self.merge_mask |= mask
-        self._masks: dict[frozenset[int], int] = {}
+        # What a path matching exactly these patterns includes, as worked out so far.
+        self.masks: dict[frozenset[int], int] = {}
 
     @staticmethod
     def _decide(remaining, default: bool, matched: frozenset[int]) -> bool:
@@ -217,7 +218,7 @@ class _RepoLocations:
 
     def path_mask(self, matched: frozenset[int]) -> int:
         """The steps a file whose path matches exactly the patterns `matched` includes."""
-        mask = self._masks.get(matched)
+        mask = self.masks.get(matched)
         if mask is None:
             mask = self._unmatched
             touched = {n for pattern in matched for n in self._by_pattern.get(pattern, ())}
@@ -227,9 +228,9 @@ class _RepoLocations:
                     mask |= list_mask
                 else:
                     mask &= ~list_mask
-            if len(self._masks) >= _MEMO_LIMIT:
-                self._masks.clear()
-            self._masks[matched] = mask
+            if len(self.masks) >= _MEMO_LIMIT:
+                self.masks.clear()
+            self.masks[matched] = mask
         return mask
 
 
@@ -281,6 +282,10 @@ class LocationPlan:
                 if change.parent_count > 1:
                     mask |= repo.merge_mask
                 continue
+            masks = repo.masks
             for path in change.files:
-                mask |= repo.path_mask(matching(path))
+                patterns = matching(path)
+                # Most paths fall in a class of patterns seen before: no call to work it out.
+                path_mask = masks.get(patterns)
+                mask |= repo.path_mask(patterns) if path_mask is None else path_mask
         return mask
