@@ -70,6 +70,7 @@ FULL_RUN = "FULL_RUN"
 NEW_PATCHSET_RUN = "NEW_PATCHSET_RUN"
 # A builder without mode_allowlist runs in these modes only.
 DEFAULT_MODES = frozenset({DRY_RUN, FULL_RUN})
+_NOTHING_INCLUDED: frozenset[str] = frozenset()  # no Cq-Include-Trybots
 
 Builder = config_pb2.Verifiers.Tryjob.Builder
 
@@ -641,8 +642,11 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
         except InvalidDirectiveError as e:
             return invalid_tryjob_directive(e.value)
         outcome = _overridden(context, overridden)
-    else:
+    elif options.included_tryjobs and run.mode != NEW_PATCHSET_RUN:
+        # New-patchset runs ignore the include footer entirely, without even parsing it.
         outcome = _included_and_selected(context)
+    else:
+        outcome = _selected(context, _NOTHING_INCLUDED)
     if isinstance(outcome, ComputationFailure):
         return outcome
     # The Definitions arrive encoded: one parse builds the message (the same message as
@@ -651,18 +655,14 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
 
 
 def _included_and_selected(context: _Context) -> bytes | ComputationFailure:
-    """The normal path: the builders named by Cq-Include-Trybots and those the run selects."""
-    options, run, group = context.options, context.run, context.group
-    included: set[str] = set()
-    # New-patchset runs ignore the include footer entirely, without even parsing it.
-    if options.included_tryjobs and run.mode != NEW_PATCHSET_RUN:
-        try:
-            included = parse_directives(options.included_tryjobs)
-        except InvalidDirectiveError as e:
-            return invalid_tryjob_directive(e.value)
-        failure = _undefined(group, included)
-        if failure is not None:
-            return failure
+    """The normal path of a run naming builders in Cq-Include-Trybots."""
+    try:
+        included = parse_directives(context.options.included_tryjobs)
+    except InvalidDirectiveError as e:
+        return invalid_tryjob_directive(e.value)
+    failure = _undefined(context.group, included)
+    if failure is not None:
+        return failure
     return _selected(context, included)
 
 
@@ -691,7 +691,7 @@ def _overridden(context: _Context, overridden: set[str]) -> bytes | ComputationF
     return b"".join(entries)
 
 
-def _selected(context: _Context, included: set[str]) -> bytes | ComputationFailure:
+def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailure:
     """The normal path (§8.4-§8.6), as the Requirement's encoded Definitions: each builder's
     procedure in config order, with what does not depend on the run worked out by its plan.
 
@@ -776,9 +776,6 @@ def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes)
         suffix,
         location_judged=builder._filter_error is None,
     )
-
-
-_NOTHING_INCLUDED: frozenset[str] = frozenset()
 
 
 def _experiments_suffix(context: _Context) -> bytes:
