@@ -303,6 +303,11 @@ class _Plan:
     Steps are the builders neither includable_only nor outside the mode nor skipped by No-Try
     or No-Presubmit, in config order; step i is bit i of the run's masks. `unfiltered` has the
     bits of steps without location filters, `location` judges the others for a run's CLs.
+
+    Every Definition a run of the plan can give is encoded once, here or when a run first
+    needs it (`entry`): a run only picks entries and joins them. A fixed step (no draw to
+    make, no owners to check) gives its entry whenever admitted; `run_decides` has the bits
+    of the others. A 100% draw selects whatever Go draws, so it is never made.
     """
 
     def __init__(
@@ -416,18 +421,18 @@ class _Plan:
 
 
 # Which names a Definition carries: (its builder, its equivalent_to).
-MAIN = "main"
-MAIN_THEN_EQUIVALENT = "main, equivalent"
-EQUIVALENT_THEN_MAIN = "equivalent, main"
-EQUIVALENT = "equivalent"
+_MAIN = "main"
+_MAIN_THEN_EQUIVALENT = "main, equivalent"
+_EQUIVALENT_THEN_MAIN = "equivalent, main"
+_EQUIVALENT = "equivalent"
 
 
 def _names(builder: CompiledBuilder, names: str) -> tuple[BuilderName, BuilderName | None]:
-    if names == MAIN:
+    if names == _MAIN:
         return builder.main, None
-    if names == MAIN_THEN_EQUIVALENT:
+    if names == _MAIN_THEN_EQUIVALENT:
         return builder.main, builder.equivalent
-    if names == EQUIVALENT_THEN_MAIN:
+    if names == _EQUIVALENT_THEN_MAIN:
         return builder.equivalent, builder.main
     return builder.equivalent, None
 
@@ -679,10 +684,10 @@ def _overridden(context: _Context, overridden: set[str]) -> bytes | ComputationF
         if not (main_named or equivalent_named) or context.skipped_by_footers(builder):
             continue
         if equivalent_named:
-            name, names = builder.equivalent_name, EQUIVALENT
+            name, names = builder.equivalent_name, _EQUIVALENT
             allowlist = builder.equivalent_allowlist or builder.allowlist
         else:
-            name, names = builder.name, MAIN
+            name, names = builder.name, _MAIN
             allowlist = builder.allowlist
         denied = context.denied(allowlist)
         if denied:
@@ -838,12 +843,12 @@ def _builder_outcome(
         denied = context.denied(builder.allowlist, builder.main.realm)
         if denied:
             return unauthorized_included_tryjob(denied, builder.name)
-        return entry(index, MAIN, True, suffix)
+        return entry(index, _MAIN, True, suffix)
     if builder.equivalent_name in included:
         denied = context.denied(builder.equivalent_allowlist, builder.equivalent.realm)
         if denied:
             return unauthorized_included_tryjob(denied, builder.equivalent_name)
-        return entry(index, EQUIVALENT, True, suffix)
+        return entry(index, _EQUIVALENT, True, suffix)
     if not builder.critical and not is_optional:
         return None
     if builder.config.includable_only or context.run.mode not in builder.modes:
@@ -872,10 +877,10 @@ def _with_equivalent(
     equivalent_allowed = has_equivalent and context.allowed(builder.equivalent_allowlist)
     if main_allowed:
         if not equivalent_allowed:
-            return MAIN
+            return _MAIN
         if use_equivalent:
-            return EQUIVALENT_THEN_MAIN
-        return MAIN_THEN_EQUIVALENT
+            return _EQUIVALENT_THEN_MAIN
+        return _MAIN_THEN_EQUIVALENT
     if equivalent_allowed:
-        return EQUIVALENT
+        return _EQUIVALENT
     return None
