@@ -292,6 +292,7 @@ class _Step:
     entry: bytes | None = None
     definition: bytes = b""  # the Definition alone, for runs that add experiments
     draw: int | None = None
+    threshold: int = 0  # the greatest draw value that selects it
     allowlist: tuple[str, ...] = ()
     fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
 
@@ -369,6 +370,7 @@ class _Plan:
                     _encoded(1, definition),
                     definition,
                     draw,
+                    builder.experiment_threshold,
                     allowlist,
                     fixed=draw is None and not allowlist,
                 )
@@ -739,7 +741,15 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
             low = deciding & -deciding
             deciding ^= low
             bit = low.bit_length() - 1
-            entry = _step_entry(context, draws, steps[bit], suffix)
+            step = steps[bit]
+            if step.entry is None:
+                entry = _builder_outcome_of_step(context, draws, step, suffix)
+            elif (step.draw is None or draws.experiment(step.draw, step.threshold)) and (
+                not step.allowlist or context.allowed(step.allowlist)
+            ):
+                entry = step.entry if not suffix else _encoded(1, step.definition + suffix)
+            else:
+                entry = None
             if entry is None:
                 admitted ^= low
             else:
@@ -759,15 +769,11 @@ def _bits(mask: int) -> bytes:
     return bin(mask)[:1:-1].encode().translate(_DIGIT_BITS)
 
 
-def _step_entry(context: _Context, draws: _RunDraws, step: _Step, suffix: bytes) -> bytes | None:
-    """The encoded Definition an admitted step not named in a footer gives, if any."""
+def _builder_outcome_of_step(
+    context: _Context, draws: _RunDraws, step: _Step, suffix: bytes
+) -> bytes | None:
+    """The encoded Definition an admitted step that is not main-only gives, if any."""
     builder = step.builder
-    if step.entry is not None:
-        if step.draw is not None and not draws.experiment(step.draw, builder.experiment_threshold):
-            return None
-        if step.allowlist and not context.allowed(step.allowlist):
-            return None
-        return step.entry if not suffix else _encoded(1, step.definition + suffix)
     group = context.group
     # Only a named builder can fail: here it is a Definition or nothing.
     return _builder_outcome(
