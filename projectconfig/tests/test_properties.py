@@ -7,6 +7,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from google.protobuf import text_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -243,3 +244,32 @@ def test_the_plan_answers_as_each_builder_in_turn(builders, cls, mode, footer, n
     cls = tuple(replace(cl, commit_message=message) for cl in cls)
     run = RunInput(mode, cls, identities)
     assert compute(group, run) == reference_requirement(group, run)
+
+
+@pytest.mark.parametrize(
+    ("named", "files"),
+    [
+        ("b0", ("a/x",)),  # a step named: its own place
+        ("b1", ("a/x",)),  # includable only, between two steps
+        ("b3", ("a/x",)),  # includable only, after the last step
+        ("b1,b3", ("docs/x",)),  # named around steps the location leaves out
+        ("b0,b1,b2,b3", ("a/x", "docs/x")),
+    ],
+)
+def test_named_builders_take_their_place_in_config_order(named, files):
+    group = config_pb2.ConfigGroup(name="g")
+    for i in range(4):
+        b = group.verifiers.tryjob.builders.add(name=f"p/try/b{i}", includable_only=i in (1, 3))
+        b.location_filters.add(path_regexp="a/.+")
+    compiled = CompiledGroup(group)
+    cl = ChangeList(
+        id=1,
+        host=HOSTS[0],
+        project="repo",
+        ref="refs/heads/main",
+        owner="a@example.com",
+        files=files,
+        commit_message=f"T\n\nCq-Include-Trybots: p/try:{named}\n",
+    )
+    run = RunInput("DRY_RUN", (cl,), identities)
+    assert compute(compiled, run) == reference_requirement(compiled, run)
