@@ -88,7 +88,7 @@ def run() -> None:
     print(
         f"requirement: Chromium config, {RUNS} generated runs: core {core * 1e3:.0f} ms "
         f"({core / RUNS * 1e3:.2f} ms/run), group match {match * 1e3:.1f} ms; "
-        f"ratio {ratio:.0f} ({verdict} goal <= {GOAL})"
+        f"ratio {ratio:.1f} ({verdict} goal <= {GOAL})"
     )
     print(
         f"requirement: against a match that builds its matcher each time "
