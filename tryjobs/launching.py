@@ -39,7 +39,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
@@ -496,23 +496,18 @@ class Starter:
         recorded = {}
         backing: dict[int, Tryjob] = {}
         with transaction.atomic():
-            ids = {rows[n].id for n in started}
-            external_ids = {s.external_id for s in started.values()}
-            # One statement locks the round's rows and whoever holds each external ID already
-            # (another tryjob, or this round's own), in ID order.
-            by_id: dict[int, Tryjob] = {}
+            locked = self._locked(rows, started)
+            stored_statuses = {row.status for row in locked.values()}
+            # Who holds each external ID already (another tryjob, or this round's own). Its
+            # own statement, after the rows' locks were granted: on PostgreSQL it then sees
+            # what a pass that held them committed meanwhile.
             holders: dict[str, list[Tryjob]] = {}
             for known in (
                 Tryjob.objects.select_for_update(no_key=True)
-                .filter(Q(id__in=sorted(ids)) | Q(external_id__in=sorted(external_ids)))
+                .with_external_ids(s.external_id for s in started.values())
                 .order_by("id")
             ):
-                if known.id in ids:
-                    by_id[known.id] = known
-                if known.external_id in external_ids:
-                    holders.setdefault(known.external_id, []).append(known)
-            locked = {n: by_id[rows[n].id] for n in started}
-            stored_statuses = {row.status for row in locked.values()}
+                holders.setdefault(known.external_id, []).append(known)
             saved, saved_untriggered = [], []
             for n, row in locked.items():
                 try:
