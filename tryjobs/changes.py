@@ -83,7 +83,7 @@ def save_changed_tryjobs(
     rollups.tryjobs_changed(pending)
     if not notify:
         return []
-    return write_events([row.id for row in rows], now, except_run)
+    return write_events(rows, now, except_run)
 
 
 def _write_columns(rows: Sequence[Tryjob], names: Sequence[str]) -> None:
@@ -107,16 +107,21 @@ def _write_columns(rows: Sequence[Tryjob], names: Sequence[str]) -> None:
         cursor.executemany(sql, params)
 
 
-def write_events(
-    tryjob_ids: Iterable[int], now: datetime, except_run: str | None = None
-) -> list[str]:
-    """An event per (watching run that has not ended, tryjob); returns those runs, sorted."""
-    ids = sorted(set(tryjob_ids))
-    pairs = set(
-        Tryjob.objects.filter(id__in=ids, launched_by__isnull=False)
-        .exclude(launched_by__status__in=_ENDED_RUN)
-        .values_list("launched_by_id", "id")
+def write_events(rows: Sequence[Tryjob], now: datetime, except_run: str | None = None) -> list[str]:
+    """An event per (watching run that has not ended, tryjob) of the rows (locked by the
+    caller); returns those runs, sorted."""
+    ids = sorted({row.id for row in rows})
+    # The rows name their launchers: only those of other runs need their status read.
+    launched_elsewhere = sorted(
+        {row.id for row in rows if row.launched_by_id not in (None, except_run)}
     )
+    pairs = set()
+    if launched_elsewhere:
+        pairs.update(
+            Tryjob.objects.filter(id__in=launched_elsewhere)
+            .exclude(launched_by__status__in=_ENDED_RUN)
+            .values_list("launched_by_id", "id")
+        )
     pairs.update(
         REUSED_BY.objects.filter(tryjob_id__in=ids)
         .exclude(run__status__in=_ENDED_RUN)

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 # events; execution state; the run's CLs), the search of reusable builds (the CLs'
 # dependencies), the PENDING rows (run locked again; state version; orphans; reuse
 # candidates; tryjobs; their CL patchsets), the launched rows (locked; holders of their
-# external IDs; one statement writing them all; watchers x2; their reusers) and the state
-# (run locked again; state version; state; executions; attempts; log), plus the savepoints
-# of each transaction inside the test's own.
-LAUNCH_STATEMENTS = 32
+# external IDs; one statement writing them all; their reusers, for events and for views)
+# and the state (run locked again; state version; state; executions; attempts; log), plus
+# the savepoints of each transaction inside the test's own.
+LAUNCH_STATEMENTS = 31
 
 
 def launch_statements(builders: int) -> list[str]:
