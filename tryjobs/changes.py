@@ -11,8 +11,10 @@ pass that writes here is itself the work of that task. New rows are created, not
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+
+from django.db import connection
 
 from runs import serializers as run_serializers
 from runs.models import ChangeSnapshot, RunStatus
@@ -32,6 +34,8 @@ __all__ = [
 
 REUSED_BY = Tryjob.reused_by.through
 _ENDED_RUN = RunStatus.ended()
+# What a save without `fields` writes: every column but the primary key.
+_ALL_COLUMNS = [f.name for f in Tryjob._meta.concrete_fields if not f.primary_key]
 _FOOTER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
@@ -59,35 +63,65 @@ def save_changed_tryjobs(
     notify: bool = True,
     except_run: str | None = None,
     fields: Sequence[str] | None = None,
+    stored_statuses: Collection[int] | None = None,
 ) -> list[str]:
     """Saves rows the caller changed (and holds locked); returns the runs given an event.
 
     `notify=False` when the change is no news to the watching runs (a run joining
     `reused_by`); `except_run` is the run whose pass made the change and applies it itself;
-    `fields`, when given, are the only columns changed (fewer to write).
+    `fields`, when given, are the only columns changed (fewer to write); `stored_statuses`,
+    when given, are the rows' statuses as the caller read them under its lock (the rollups
+    then read the rows only if one is ENDED).
     """
-    update_fields = None if fields is None else [*fields, "eversion", "update_time"]
-    pending = rollups.tryjobs_changing(rows) if rows else None
+    if not rows:
+        return []
+    pending = rollups.tryjobs_changing(rows, stored_statuses)
     for row in rows:
         row.eversion += 1
         row.update_time = now
-        row.save(update_fields=update_fields)
+    _write_columns(rows, _ALL_COLUMNS if fields is None else [*fields, "eversion", "update_time"])
     rollups.tryjobs_changed(pending)
-    if not notify or not rows:
+    if not notify:
         return []
-    return write_events([row.id for row in rows], now, except_run)
+    return write_events(rows, now, except_run)
 
 
-def write_events(
-    tryjob_ids: Iterable[int], now: datetime, except_run: str | None = None
-) -> list[str]:
-    """An event per (watching run that has not ended, tryjob); returns those runs, sorted."""
-    ids = sorted(set(tryjob_ids))
-    pairs = set(
-        Tryjob.objects.filter(id__in=ids, launched_by__isnull=False)
-        .exclude(launched_by__status__in=_ENDED_RUN)
-        .values_list("launched_by_id", "id")
+def _write_columns(rows: Sequence[Tryjob], names: Sequence[str]) -> None:
+    """Writes the named columns of every row in one statement run once per row (executemany):
+    the rows' values differ, and a statement per row costs more in Django than in the
+    database; a CASE per column (bulk_update) costs more still."""
+    meta = Tryjob._meta
+    columns = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote(meta.pk.column)} = %s"
     )
+    params = [
+        [column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def write_events(rows: Sequence[Tryjob], now: datetime, except_run: str | None = None) -> list[str]:
+    """An event per (watching run that has not ended, tryjob) of the rows (locked by the
+    caller); returns those runs, sorted."""
+    ids = sorted({row.id for row in rows})
+    # The rows name their launchers: only those of other runs need their status read.
+    launched_elsewhere = sorted(
+        {row.id for row in rows if row.launched_by_id not in (None, except_run)}
+    )
+    pairs = set()
+    if launched_elsewhere:
+        pairs.update(
+            Tryjob.objects.filter(id__in=launched_elsewhere)
+            .exclude(launched_by__status__in=_ENDED_RUN)
+            .values_list("launched_by_id", "id")
+        )
     pairs.update(
         REUSED_BY.objects.filter(tryjob_id__in=ids)
         .exclude(run__status__in=_ENDED_RUN)

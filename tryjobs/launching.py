@@ -1,9 +1,10 @@
 """Giving each attempt the executor asks for a tryjob: adopt, reuse, or launch (§3.6, §3.7).
 
-`Starter(run, view, now, versions)` is the `start(plan) -> outcomes` of `executor.drive`. Each
-call works in three steps, and holds the run's lock only in the first. Before them, when some
-attempt may be a reuse, the backend is asked (no lock, no transaction) for tryjobs of the
-run's CLs that someone else started (§3.6 finder 2); the fresh ones are stored for step 1.
+`Starter(run, view, now, versions, run_cls)` is the `start(plan) -> outcomes` of
+`executor.drive`. Each call works in three steps, and holds the run's lock only in the first.
+Before them, when some attempt may be a reuse, the backend is asked (no lock, no transaction)
+for tryjobs of the run's CLs that someone else started (§3.6 finder 2); the fresh ones are
+stored for step 1.
 
 1. Under the run's lock, checked unchanged since the pass decided (else `StateChanged`, and
    the pass decides again), each requested attempt gets a tryjob, in this order:
@@ -38,6 +39,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
@@ -111,11 +113,20 @@ LAUNCH_BACKOFF = Backoff()
 class Starter:
     """`start(plan) -> outcomes` for executor.drive (see the module docstring)."""
 
-    def __init__(self, run: Run, view: RunView, now: datetime, versions: Versions):
+    def __init__(
+        self,
+        run: Run,
+        view: RunView,
+        now: datetime,
+        versions: Versions,
+        run_cls: Sequence[RunCL],
+    ):
+        """`run_cls`: the run's CLs in order, with their `cl`, as the pass read them."""
         self.run = run
         self.view = view
         self.now = now
         self.versions = versions
+        self.run_cls = run_cls
         self.backend: TryjobBackend = get_backend()
         self.woken: set[str] = set()
 
@@ -369,17 +380,8 @@ class Starter:
         return rows
 
     @cached_property
-    def _run_cls(self) -> list[RunCL]:
-        """The run's CLs, in the run's order, read once for the search and the launch."""
-        return list(
-            RunCL.objects.filter(run_id=self.run.id)
-            .select_related("cl")
-            .prefetch_related("deps")
-            .order_by("position")
-        )
-
-    @cached_property
     def _launch_cls(self) -> tuple[LaunchCL, ...]:
+        prefetch_related_objects(self.run_cls, "deps")  # what submission_order reads
         return tuple(
             LaunchCL(
                 rc.cl.host,
@@ -391,14 +393,14 @@ class Starter:
                 owner_email=rc.owner_email,
                 trigger_email=rc.trigger_email,
             )
-            for rc in submission_order(self._run_cls)
+            for rc in submission_order(self.run_cls)
         )
 
     @cached_property
     def _cl_messages(self) -> dict[tuple[str, int], tuple[int, dict[int, str]]]:
         """Per (host, change): the run's patchset and the commit messages Gerrit gave."""
         messages = {}
-        for rc in RunCL.objects.filter(run_id=self.run.id).select_related("cl"):
+        for rc in self.run_cls:
             info = run_serializers.change_info_from_row(rc)
             by_patchset = {r.number: r.commit.message for r in info.revisions.values()}
             messages[(rc.cl.host, rc.cl.change)] = (rc.patchset, by_patchset)
@@ -408,7 +410,7 @@ class Starter:
     def _cl_tags(self) -> tuple[str, ...]:
         """Values of the CLs' `Cq-Cl-Tag` footers, each once, in CL order."""
         return tuple(
-            dict.fromkeys(v for rc in self._run_cls for v in footer_values(rc, CL_TAG_FOOTER))
+            dict.fromkeys(v for rc in self.run_cls for v in footer_values(rc, CL_TAG_FOOTER))
         )
 
     def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
@@ -495,7 +497,10 @@ class Starter:
         backing: dict[int, Tryjob] = {}
         with transaction.atomic():
             locked = self._locked(rows, started)
-            # Who holds each external ID already (another tryjob, or this round's own).
+            stored_statuses = {row.status for row in locked.values()}
+            # Who holds each external ID already (another tryjob, or this round's own). Its
+            # own statement, after the rows' locks were granted: on PostgreSQL it then sees
+            # what a pass that held them committed meanwhile.
             holders: dict[str, list[Tryjob]] = {}
             for known in (
                 Tryjob.objects.select_for_update(no_key=True)
@@ -506,7 +511,7 @@ class Starter:
             saved, saved_untriggered = [], []
             for n, row in locked.items():
                 try:
-                    columns = self._started_columns(row, started[n])
+                    columns = self._started_columns(started[n])
                 except InvalidMessage as e:
                     logger.error("backend answered tryjob %s with %s", row.id, e)
                     recorded[n] = LaunchError(None, str(e))
@@ -530,21 +535,21 @@ class Starter:
                 row.untriggered_reason = ""
                 holders.setdefault(row.external_id, []).append(row)
                 (saved_untriggered if was_untriggered else saved).append(row)
-            self._save(saved, fields=_LAUNCH_COLUMNS)
-            self._save(saved_untriggered, except_run=None, fields=_LAUNCH_COLUMNS)
+            self._save(saved, fields=_LAUNCH_COLUMNS, stored_statuses=stored_statuses)
+            self._save(
+                saved_untriggered,
+                except_run=None,
+                fields=_LAUNCH_COLUMNS,
+                stored_statuses=stored_statuses,
+            )
             views = views_with_watchers(list(backing.values()))
         for n, view in zip(backing, views, strict=True):
             recorded[n] = executor.Launched(view, round_)
         return recorded
 
     @staticmethod
-    def _started_columns(row: Tryjob, started: Started) -> dict:
-        columns = serializers.tryjob_columns(
-            definition=serializers.definition_from_row(row),
-            status=started.status,
-            external_id=started.external_id,
-            result=started.result,
-        )
+    def _started_columns(started: Started) -> dict:
+        columns = serializers.status_columns(started.status, started.external_id, started.result)
         if started.status not in (TryjobStatus.TRIGGERED, TryjobStatus.ENDED):
             raise InvalidMessage("status", "a launched tryjob is TRIGGERED or ENDED")
         return columns

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
@@ -126,6 +126,7 @@ class _Decision:
     events: list[tuple[int, int]]
     now: datetime
     view: RunView | None = None
+    run_cls: list[RunCL] = field(default_factory=list)
     step: executor.Step | None = None
 
 
@@ -151,7 +152,9 @@ def execute_pass(
                 decision = _decide(run_id, requirement, refresh_all, from_task)
                 if decision.step is None or not decision.step.plan.attempts:
                     return _save(decision, decision.step, actor, woken)
-            starter = Starter(decision.run, decision.view, decision.now, decision.versions)
+            starter = Starter(
+                decision.run, decision.view, decision.now, decision.versions, decision.run_cls
+            )
             try:
                 step = executor.drive(decision.step, decision.view, decision.now, starter)
             finally:
@@ -200,7 +203,11 @@ def _decide(
     decision = _Decision(run, Versions(run.eversion, version), state, events, clock.now())
     if run.status != RunStatus.RUNNING:
         return decision
-    decision.view = view = run_view(run)
+    # Read once, with their CLs: the view's, and the launch's if the plan asks for one.
+    decision.run_cls = list(
+        RunCL.objects.filter(run_id=run.id).select_related("cl").order_by("position")
+    )
+    decision.view = view = run_view(run, decision.run_cls)
     if requirement is not None:
         next_version = (state.requirement_version if state is not None else 0) + 1
         decision.step = executor.on_requirement(
@@ -226,7 +233,11 @@ def _save(
     if step is not None and not step.noop:
         entries = step.log_entries
         if entries or state is None or step.state != state:
-            version = serializers.save_execution_state(run.id, step.state).eversion
+            # The version the pass decided on is the stored one: it holds the run's lock
+            # and checked it (step 1, or relock_unchanged).
+            version = serializers.save_execution_state(
+                run.id, step.state, stored_version=version
+            ).eversion
             ExecutionLogEntry.objects.bulk_create(
                 [
                     serializers.log_entry_row(run.id, version, entry, f"log_entries[{i}]")
@@ -282,11 +293,14 @@ def count_log_entries(project: str, entries: Sequence[LogEntry]) -> None:
             LOGGED_TRYJOBS.labels(project, kind.removeprefix("tryjobs_")).inc(len(named))
 
 
-def run_view(run: Run) -> RunView:
+def run_view(run: Run, run_cls: Sequence[RunCL] | None = None) -> RunView:
     """What the executor reads of a run: its mode, owner, and CLs in order (with their
-    current revision's metadata, which footer reuse keys read)."""
+    current revision's metadata, which footer reuse keys read). `run_cls`: the run's CLs
+    in order, when the caller read them already."""
+    if run_cls is None:
+        run_cls = RunCL.objects.filter(run_id=run.id).order_by("position")
     cls = []
-    for row in RunCL.objects.filter(run_id=run.id).order_by("position"):
+    for row in run_cls:
         info = run_serializers.change_info_from_row(row)
         revision = info.revisions.get(row.current_revision) if row.current_revision else None
         message = revision.commit.message if revision is not None else ""

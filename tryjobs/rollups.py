@@ -23,7 +23,7 @@ What is counted, and when (the same functions count for the actions and for `reb
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -173,14 +173,19 @@ class PendingChange:
     before: Counter
 
 
-def tryjobs_changing(changed: Sequence[Tryjob]) -> PendingChange | None:
+def tryjobs_changing(
+    changed: Sequence[Tryjob], stored_statuses: Collection[int] | None = None
+) -> PendingChange | None:
     """Called with changed rows before they are saved; None when no count can change (neither
-    the stored nor the new status is ENDED)."""
+    the stored nor the new status is ENDED). `stored_statuses`: the stored rows' statuses,
+    when the caller read them under its lock (no read here when none of them is ENDED)."""
+    changes_ended = any(row.status == TryjobStatus.ENDED for row in changed)
+    if not changes_ended and stored_statuses is not None:
+        if TryjobStatus.ENDED not in stored_statuses:
+            return None
     ids = [row.id for row in changed]
     stored = _rows(Tryjob.objects.filter(id__in=ids))
-    if not any(r.status == TryjobStatus.ENDED for r in stored) and not any(
-        row.status == TryjobStatus.ENDED for row in changed
-    ):
+    if not changes_ended and not any(r.status == TryjobStatus.ENDED for r in stored):
         return None
     launched = [r for r in stored if r.launched_by_id is not None]
     runs = {r.launched_by_id for r in launched}

@@ -6,6 +6,7 @@ to the microsecond (see cvproto.times).
 
 Entry points:
   tryjob_columns(definition=, status=, external_id=, result=)    a Tryjob row's columns
+  status_columns(status, external_id, result)                     ... all but the definition's
   definition_columns(msg, field) / definition_from_row(row)      Definition
   result_columns(msg, field) / result_from_row(row)               Result (None = no result)
   attempt_row(msg, field) / attempt_from_row(row)                 ExecutionState...Attempt
@@ -46,6 +47,12 @@ Result = tryjob_pb.Result
 State = tryjob_pb.ExecutionState
 LogEntry = tryjob_pb.ExecutionLogEntry
 RetryConfig = config_pb2.Verifiers.Tryjob.RetryConfig
+
+# The values each check accepts, as sets: the enums build a new list on every `.values`.
+_COMMENT_LEVELS = frozenset(config_pb2.CommentLevel.values())
+_RESULT_STATUSES = frozenset(ResultStatus.values)
+_TRYJOB_STATUSES = frozenset(TryjobStatus.values)
+_EXECUTION_STATUSES = frozenset(ExecutionStatus.values)
 
 
 # Definition ------------------------------------------------------------------------------------
@@ -88,7 +95,7 @@ def definition_columns(msg: Definition, field: str = "definition") -> dict:
             msg.reuse_window.max_commit_distance if msg.HasField("reuse_window") else None
         ),
     }
-    if msg.result_visibility not in config_pb2.CommentLevel.values():
+    if msg.result_visibility not in _COMMENT_LEVELS:
         raise InvalidMessage(
             f"{field}.result_visibility", f"{msg.result_visibility} is not a CommentLevel"
         )
@@ -163,7 +170,7 @@ def result_columns(msg: Result | None, field: str = "result") -> dict:
     """Columns of ResultColumns; None (no result) gives all-empty columns."""
     if msg is None:
         return dict(NO_RESULT_COLUMNS)
-    if msg.status not in ResultStatus.values:
+    if msg.status not in _RESULT_STATUSES:
         raise InvalidMessage(
             f"{field}.status", f"{enum_name(Result.Status, msg.status)} is not a result status"
         )
@@ -226,7 +233,7 @@ def check_tryjob_status(
     status: int, external_id: str, result: Result | None, field: str = "tryjob"
 ) -> None:
     """The seed's Status invariants, checked before the database's constraints would refuse."""
-    if status not in TryjobStatus.values:
+    if status not in _TRYJOB_STATUSES:
         raise InvalidMessage(
             f"{field}.status", f"{enum_name(tryjob_pb.Status, status)} is not a tryjob status"
         )
@@ -256,11 +263,21 @@ def tryjob_columns(
     field: str = "tryjob",
 ) -> dict:
     """Columns of a Tryjob row for its definition, status, external ID and result."""
+    columns = status_columns(status, external_id, result, field)
+    definition_part = definition_columns(definition, f"{field}.definition")
+    check_columns_fit(Tryjob, {k: v for k, v in definition_part.items() if v is not None}, field)
+    return {**columns, **definition_part}
+
+
+def status_columns(
+    status: int, external_id: str = "", result: Result | None = None, field: str = "tryjob"
+) -> dict:
+    """The status, external ID and result columns of a Tryjob row: what a launch or an
+    update changes, the definition staying as it is."""
     check_tryjob_status(status, external_id, result, field)
     columns = {
         "status": status,
         "external_id": external_id or None,
-        **definition_columns(definition, f"{field}.definition"),
         **result_columns(result, f"{field}.result"),
     }
     check_columns_fit(Tryjob, {k: v for k, v in columns.items() if v is not None}, field)
@@ -313,7 +330,7 @@ class ExecutionStateRows:
 
 def execution_state_rows(run_id: str, msg: State) -> ExecutionStateRows:
     """Validates an ExecutionState and turns it into unsaved rows for run `run_id`."""
-    if msg.status not in ExecutionStatus.values:
+    if msg.status not in _EXECUTION_STATUSES:
         raise InvalidMessage(
             "status", f"{enum_name(State.Status, msg.status)} is not an execution status"
         )
@@ -420,16 +437,26 @@ def execution_state_from_rows(rows: ExecutionStateRows) -> State:
     return msg
 
 
-def save_execution_state(run_id: str, msg: State) -> ExecutionState:
-    """Replaces the run's stored execution state with `msg`, all or nothing; bumps eversion."""
+def save_execution_state(
+    run_id: str, msg: State, *, stored_version: int | None = None
+) -> ExecutionState:
+    """Replaces the run's stored execution state with `msg`, all or nothing; bumps eversion.
+
+    `stored_version`: the eversion the caller knows is stored (0: none), as an executor pass
+    does under the run's lock, which every writer of the state holds; read here otherwise.
+    """
     rows = execution_state_rows(run_id, msg)
-    with transaction.atomic():
-        current = (
-            ExecutionState.objects.select_for_update()
-            .filter(run_id=run_id)
-            .values_list("eversion", flat=True)
-            .first()
-        )
+    # No savepoint of its own: inside a caller's transaction, a failure here fails it all.
+    with transaction.atomic(savepoint=False):
+        if stored_version is None:
+            current = (
+                ExecutionState.objects.select_for_update()
+                .filter(run_id=run_id)
+                .values_list("eversion", flat=True)
+                .first()
+            )
+        else:
+            current = stored_version or None
         rows.state.eversion = (current or 0) + 1
         if current is not None:
             Execution.objects.filter(state_id=run_id).delete()
