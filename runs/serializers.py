@@ -25,7 +25,7 @@ from cvproto.gerrit import gerrit_pb2
 from cvproto.migration import migration_pb2 as migration_pb
 from cvproto.times import to_datetime, write_timestamp
 from cvproto.validation import InvalidMessage, ensure_stored_whole, enum_name
-from cvproto.wire import length_delimited
+from cvproto.wire import LENGTH_DELIMITED, length_delimited, tag, varint
 from runs.models import (
     CL,
     DepKind,
@@ -397,11 +397,13 @@ def set_served_message(run_cl: RunCL, deps: list[RunCLDep] = ()) -> RunCL:
 # Field numbers of the messages FetchActiveRuns writes around stored encodings.
 _ACTIVE_RUNS = migration_pb.FetchActiveRunsResponse.DESCRIPTOR.fields_by_name["active_runs"].number
 _ACTIVE_RUN_FIELDS = migration_pb.ActiveRun.DESCRIPTOR.fields_by_name
-_ACTIVE_RUN_ID = _ACTIVE_RUN_FIELDS["id"].number
-_ACTIVE_RUN_CLS = _ACTIVE_RUN_FIELDS["cls"].number
-_ACTIVE_RUN_FYI_DEPS = _ACTIVE_RUN_FIELDS["fyi_deps"].number
 _RUN_CL_INFO = migration_pb.RunCL.DESCRIPTOR.fields_by_name["info"].number
 _RUN_CL_FILES = migration_pb.RunCL.DESCRIPTOR.fields_by_name["files"].number
+# Their tags, as written before each field's length: thousands of fields per answer.
+_ACTIVE_RUNS_TAG = tag(_ACTIVE_RUNS, LENGTH_DELIMITED)
+_ACTIVE_RUN_ID_TAG = tag(_ACTIVE_RUN_FIELDS["id"].number, LENGTH_DELIMITED)
+_ACTIVE_RUN_CLS_TAG = tag(_ACTIVE_RUN_FIELDS["cls"].number, LENGTH_DELIMITED)
+_ACTIVE_RUN_FYI_DEPS_TAG = tag(_ACTIVE_RUN_FIELDS["fyi_deps"].number, LENGTH_DELIMITED)
 
 
 def fyi_dep_encoding(cl) -> bytes:
@@ -453,17 +455,22 @@ def active_runs_response(
     the whole message would give.
     """
     fyi_encoded = {}  # by CLID: a CL many runs depend on is encoded once
-    active_runs = []
+    # Every field's tag, length and payload go to one list joined once at the end: each run's
+    # length is the sum of its parts', so no run is joined (copied) on its own first.
+    parts = []
     for run_id in run_ids:
-        fields = [length_delimited(_ACTIVE_RUN_ID, run_id.encode())]
-        fields.extend(length_delimited(_ACTIVE_RUN_CLS, served) for served in cls.get(run_id, ()))
+        encoded_id = run_id.encode()
+        run = [_ACTIVE_RUN_ID_TAG, varint(len(encoded_id)), encoded_id]
+        for served in cls.get(run_id, ()):
+            run += (_ACTIVE_RUN_CLS_TAG, varint(len(served)), served)
         for clid in fyi_deps.get(run_id, ()):
             encoded = fyi_encoded.get(clid)
             if encoded is None:
                 encoded = fyi_encoded[clid] = fyi_dep_encoding(outside_cls[clid])
-            fields.append(length_delimited(_ACTIVE_RUN_FYI_DEPS, encoded))
-        active_runs.append(length_delimited(_ACTIVE_RUNS, b"".join(fields)))
-    return b"".join(active_runs)
+            run += (_ACTIVE_RUN_FYI_DEPS_TAG, varint(len(encoded)), encoded)
+        parts += (_ACTIVE_RUNS_TAG, varint(sum(map(len, run))))
+        parts += run
+    return b"".join(parts)
 
 
 def excluded_cl_message(cl: CL) -> bq_pb.GerritChange:

@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from runs.ids import RunID
-from runs.models import RUN_ENDED_MASK, Run, RunStatus, holds_nul
-from runs.tests.factories import BASE_TIME, make_run
+from runs.models import CL, RUN_ENDED_MASK, Run, RunStatus, holds_nul
+from runs.queries import AnyOf
+from runs.tests.factories import BASE_TIME, make_cl, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,24 @@ def test_the_filters_chain_with_each_other():
 
 def test_holds_nul():
     assert holds_nul("a\x00") and not holds_nul("chromium") and not holds_nul("")
+
+
+def test_any_of_finds_keys_that_array_syntax_would_split_or_unquote():
+    """AnyOf writes the keys in PostgreSQL's array syntax itself: quotes, backslashes, commas,
+    braces, spaces and NULL-like words in a key must reach the database as they are."""
+    awkward = ['a"b', "a\\b", "a,b", "{a}", "NULL", "é", "\\", '"']
+    runs = [make_run(project=project) for project in awkward]
+    make_run(project="other")
+    spaced = [make_cl(gerrit_project=name) for name in (" a b ", "a b", "")]
+    make_cl(gerrit_project="ab")
+
+    assert set(Run.objects.filter(AnyOf(F("id"), [run.id for run in runs]))) == set(runs)
+    assert set(Run.objects.filter(AnyOf(F("project"), awkward))) == set(runs)
+    assert set(CL.objects.filter(AnyOf(F("gerrit_project"), [" a b ", "a b", ""]))) == set(spaced)
+    assert not Run.objects.filter(AnyOf(F("id"), [])).exists()
+
+
+def test_any_of_takes_int_keys():
+    cls = [make_cl() for _ in range(3)]
+
+    assert set(CL.objects.filter(AnyOf(F("id"), [cls[0].id, cls[2].id]))) == {cls[0], cls[2]}

@@ -202,8 +202,9 @@ def test_fetch_active_runs_answer_is_the_encoding_of_the_whole_message():
     expected_runs.sort(key=lambda r: r.id)
     with CaptureQueriesContext(connection) as captured:
         runs = queries.runs_for_cqdaemon("chromium")
-    # Project verifier, running runs with their verdict flags, run CLs, deps, outside CLs.
-    assert len(captured) == 5
+    # Running runs with their verdict flags (and the project's verifier), run CLs, deps, outside
+    # CLs.
+    assert len(captured) == 4
     assert sum('"served_message"' in query["sql"] for query in captured) == 1
 
     answer = serializers.active_runs_response(
