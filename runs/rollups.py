@@ -87,9 +87,13 @@ def period_start(when: datetime, period: str) -> datetime:
     return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# Read once: a rebuild counts millions of events, and the enum builds its list on each read.
+PERIODS = tuple(RollupPeriod.values)
+
+
 def period_starts(when: datetime) -> list[tuple[str, datetime]]:
     """The rollup rows an event at `when` counts in: its hour and its day."""
-    return [(period, period_start(when, period)) for period in RollupPeriod.values]
+    return [(period, period_start(when, period)) for period in PERIODS]
 
 
 @dataclass(frozen=True)
