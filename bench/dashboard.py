@@ -4,8 +4,8 @@ A fresh database (bench.postgres) is filled by `manage.py seed_scale` with 10,00
 days (which also fills the dashboards' rollups), analysed, and each dashboard of CASES is timed
 (median of REPEAT requests after WARMUP, Django's test client, a logged-in superuser). Then
 seed_scale adds runs up to BENCH_SCALE_RUNS (default 100,000; 1000000 for the issue's size:
-8 minutes of seeding on a quiet 2-core machine, 28 on a busy one), the database is
-analysed again and the same dashboards are timed again.
+8 minutes of seeding on a quiet 2-core machine, 16 on a busy one), the database is analysed
+again and the same dashboards are timed again.
 
 ratio = time at the large size / time at 10,000; the goal is <= 1.5 for each: every query of
 the page reads rollup rows or a small live set through an index bounded by the window, so the

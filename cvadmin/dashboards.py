@@ -1,9 +1,9 @@
 """A project's (or every project's) health at a glance: the numbers of the dashboards page.
 
-Every number comes from a rollup (runs.rollups, tryjobs.rollups) or from a small, indexed set
-of live rows (active runs, unposted Gerrit messages, failed posts, disagreements), read for a
-window of whole hours or days; so the page costs the same number of queries, and about the
-same time, at ten thousand runs as at a million.
+Every number comes from a rollup (runs.rollups, tryjobs.rollups: ended runs, tryjobs, failed
+Gerrit posts) or from a small, indexed set of live rows (active runs, unposted Gerrit messages,
+disagreements), read for a window of whole hours or days; so the page costs the same number
+of queries, and about the same time, at ten thousand runs as at a million.
 """
 
 from dataclasses import dataclass, field

@@ -6,7 +6,9 @@ log entries for the runs of cvsite-verified projects; result messages posted (or
 Gerrit; CQDaemon's verdicts, finished runs and
 reported-runs snapshots for the others; API call records. Rows are built as plain tuples
 (no model instances) and written per batch in one transaction: `COPY` on PostgreSQL
-(psycopg's `cursor.copy`), `executemany` on SQLite.
+(psycopg's `cursor.copy`), `executemany` on SQLite. A large seed on PostgreSQL writes its
+tables without their secondary indexes and builds them again after (`LARGE_SEED`); the tables
+are analysed before the dashboards' rollups are counted from them.
 
 Only appends: IDs of rows others reference are reserved from the tables' sequences, change
 numbers start above each host's highest, and attempt keys derive from the seed and the number
@@ -29,6 +31,7 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -1093,14 +1096,66 @@ class Seeder:
 
 def seed_scale(plan: ScalePlan, progress: Callable[[int, int], None] | None = None) -> SeedSummary:
     """Appends `plan.runs` runs and everything about them; see the module's docstring."""
-    seeder = Seeder(plan, BulkWriter())
-    summary = seeder.seed(progress)
+    writer = BulkWriter()
+    seeder = Seeder(plan, writer)
+    stored_runs = seeder.salt
+    large = writer.postgres and plan.runs >= max(LARGE_SEED, stored_runs)
+    with without_secondary_indexes(TABLE_ORDER) if large else nullcontext():
+        summary = seeder.seed(progress)
+    if writer.postgres:
+        # The rebuild below joins the new rows: its plans need their statistics.
+        analyze(TABLE_ORDER)
     # The actions keep the dashboards' rollups; rows written in bulk bypass them: count again
     # over the window the rows were seeded in (older rows keep their rollups).
     since = plan.now - timedelta(days=plan.days)
     for label, count in (run_rollups.rebuild(since) | tryjob_rollups.rebuild(since)).items():
         summary.rows[label] += count
     return summary
+
+
+# A PostgreSQL seed of this many runs or more (and at least as many as are stored) is written
+# with its tables' secondary indexes dropped, and builds them again after: one sort per index
+# instead of a million scattered insertions into each.
+LARGE_SEED = 100_000
+# For building those indexes again (PostgreSQL's default is 64 MB).
+INDEX_BUILD_MEMORY = "256MB"
+
+
+@contextmanager
+def without_secondary_indexes(seeded: list[type[models.Model]]) -> Iterator[None]:
+    """Drops the indexes of the models' tables that are neither unique nor behind a constraint
+    (PostgreSQL), and creates them again from their definitions however the block ends."""
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in seeded]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ix.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class ix ON ix.oid = i.indexrelid "
+            "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisunique "
+            "AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY i.indrelid, ix.relname",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    try:
+        yield
+    finally:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A table with foreign key checks still deferred (a seed inside the caller's
+            # transaction) cannot be indexed: they are made now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT set_config('maintenance_work_mem', %s, true)", [INDEX_BUILD_MEMORY]
+            )
+            for _, definition in indexes:
+                cursor.execute(definition)
+
+
+def analyze(seeded: list[type[models.Model]]) -> None:
+    with connection.cursor() as cursor:
+        for model in seeded:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def ahead_in_thread(items: Iterator[T]) -> Iterator[T]:

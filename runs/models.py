@@ -795,6 +795,37 @@ class RunRollup(models.Model):
         return f"{self.project} {self.period} {self.start:%Y-%m-%d %H:%M} {self.mode}: {self.runs}"
 
 
+class PostFailureRollup(models.Model):
+    """Gerrit posts whose last try failed, counted per period of their creation (hour and day),
+    project and error: the dashboards' post failures read these instead of the posts, which
+    pile up with history. Kept current where a post's last error changes (runs.posts); rebuilt
+    from the posts by `manage.py rebuild_rollups`.
+    """
+
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    start = models.DateTimeField(help_text="Start of the hour or day (UTC).")
+    project = models.CharField(max_length=100)
+    # An error is up to 2,000 characters: too long for a unique index, its digest is not.
+    error_digest = models.CharField(max_length=64, editable=False)
+    error = models.TextField()
+    posts = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "Gerrit post failure rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "start", "project", "error_digest"],
+                name="postfailurerollup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "project", "start"], name="postfailurerollup_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.period} {self.start:%Y-%m-%d %H:%M}: {self.posts}"
+
+
 class CQDDisagreement(models.Model):
     """An ended run whose final status is not what CQDaemon said of it (runs.rollups)."""
 

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 
 from gerrit import messages as gerrit_messages
 from gerrit.client import client_for_host
 from gerrit.errors import GerritError
-from runs import clock, serializers
+from runs import clock, rollups, serializers
 from runs.lifecycle import record_event
 from runs.models import GerritPost, GerritPostPurpose, Run, RunEventKind, VerifyAction
 
@@ -131,16 +132,27 @@ def _send(post: GerritPost, actor: str, timeout: float | None) -> None:
 
 
 def _record_failure(post: GerritPost, error: GerritError) -> None:
-    GerritPost.objects.filter(pk=post.pk).update(in_flight_until=None, last_error=str(error)[:2000])
+    _record_outcome(post, last_error=str(error)[:2000], in_flight_until=None)
 
 
 def _record_posted(post: GerritPost, actor: str, where: str) -> None:
-    GerritPost.objects.filter(pk=post.pk).update(
-        posted_at=clock.now(), in_flight_until=None, last_error=""
-    )
+    _record_outcome(post, last_error="", posted_at=clock.now(), in_flight_until=None)
     record_event(
         post.run, RunEventKind.GERRIT_MESSAGE_POSTED, actor, f"{where}: {post.message[:200]}"
     )
+
+
+def _record_outcome(post: GerritPost, last_error: str, **changes) -> None:
+    """Saves a try's outcome and moves the post to its new error's count on the dashboards; the
+    row is locked so that the error it replaces is the one counted."""
+    with transaction.atomic():
+        created_at, project, old_error = (
+            GerritPost.objects.select_for_update()
+            .values_list("created_at", "project", "last_error")
+            .get(pk=post.pk)
+        )
+        GerritPost.objects.filter(pk=post.pk).update(last_error=last_error, **changes)
+        rollups.post_error_changed(created_at, project, old_error, last_error)
 
 
 class RequestSlots:

@@ -3,14 +3,16 @@
 A dashboard over 30 days of a big project must not read a million runs: the action that ends
 a run (runs.lifecycle.set_status) adds it to `RunRollup` (per hour and per day of its end, per
 project, mode and final status, with a histogram of durations) and notes whether CQDaemon said
-otherwise (`CQDDisagreement`). `rebuild` recomputes both from the runs (`manage.py
-rebuild_rollups`).
+otherwise (`CQDDisagreement`); the actions that try to post a message on Gerrit move the post
+between the counts of its last error (`PostFailureRollup`, per hour and day of its creation).
+`rebuild` recomputes them from the runs and posts (`manage.py rebuild_rollups`).
 
 Durations are kept as histogram buckets a quarter of a doubling wide (bucket b holds
 [2^((b-1)/4), 2^(b/4)) seconds), so a percentile read from them is the bucket's geometric
 middle, within ±9 % of the true value (PERCENTILE_PRECISION).
 """
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -25,6 +27,7 @@ from runs.models import (
     CQDDisagreement,
     FinishedCQDRun,
     GerritPost,
+    PostFailureRollup,
     RollupPeriod,
     Run,
     RunRollup,
@@ -84,9 +87,13 @@ def period_start(when: datetime, period: str) -> datetime:
     return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# Read once: a rebuild counts millions of events, and the enum builds its list on each read.
+PERIODS = tuple(RollupPeriod.values)
+
+
 def period_starts(when: datetime) -> list[tuple[str, datetime]]:
     """The rollup rows an event at `when` counts in: its hour and its day."""
-    return [(period, period_start(when, period)) for period in RollupPeriod.values]
+    return [(period, period_start(when, period)) for period in PERIODS]
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,30 @@ def _add_run_counts(key: dict, counts: RunCounts) -> None:
     row.runs += counts.runs
     row.durations = dict(Counter(row.durations) + counts.durations)
     row.save(update_fields=["runs", "durations"])
+
+
+# Gerrit posts that failed ---------------------------------------------------------------------
+
+POST_FAILURE_KEY = ("period", "start", "project", "error_digest", "error")
+
+
+def _count_post(counts: Counter, created_at: datetime, project: str, error: str, n: int) -> None:
+    if not error:
+        return  # posted, or not tried yet
+    digest = hashlib.sha256(error.encode()).hexdigest()
+    for period, start in period_starts(created_at):
+        counts[(period, start, project, digest, error)] += n
+
+
+def post_error_changed(created_at: datetime, project: str, old: str, new: str) -> None:
+    """Moves a post from the count of its old last error (none when "") to its new one's, in
+    the transaction that changed it."""
+    if old == new:
+        return
+    counts: Counter = Counter()
+    _count_post(counts, created_at, project, old, -1)
+    _count_post(counts, created_at, project, new, 1)
+    add_counts(PostFailureRollup, "posts", POST_FAILURE_KEY, counts)
 
 
 # CQDaemon versus cvsite ------------------------------------------------------------------------
@@ -342,7 +373,25 @@ def rebuild(since: datetime | None) -> dict[str, int]:
             else CQDDisagreement.objects.all()
         ).delete()
         CQDDisagreement.objects.bulk_create(disagreements, batch_size=CHUNK)
-    return {"run rollups": len(counts), "CQDaemon disagreements": len(disagreements)}
+        failures = _post_failure_counts(day)
+        replace_rows(PostFailureRollup, "start", day, POST_FAILURE_KEY, "posts", failures)
+    return {
+        "run rollups": len(counts),
+        "CQDaemon disagreements": len(disagreements),
+        "Gerrit post failure rollups": len(failures),
+    }
+
+
+def _post_failure_counts(day: datetime | None) -> Counter:
+    """The posts created from `day` on whose last try failed (the partial index's rows)."""
+    failed = GerritPost.objects.exclude(last_error="")
+    if day is not None:
+        failed = failed.filter(created_at__gte=day)
+    counts: Counter = Counter()
+    rows = failed.order_by().values_list("created_at", "project", "last_error")
+    for created_at, project, error in rows.iterator(chunk_size=CHUNK):
+        _count_post(counts, created_at, project, error, 1)
+    return counts
 
 
 def _cqdaemon_words(day: datetime | None) -> dict[str, list]:
@@ -433,14 +482,14 @@ def gerrit_backlog(project: str | None) -> PostBacklog:
 
 
 def gerrit_failures(win: Window, project: str | None, top: int) -> list[tuple[str, int]]:
-    """(error, posts) of posts created in the window whose last try failed, most first."""
-    failed = GerritPost.objects.filter(created_at__gte=win.since).exclude(last_error="")
-    if project is not None:
-        failed = failed.filter(project=project)
+    """(error, posts) of posts created in the window whose last try failed, most first (from
+    the rollup: failed posts pile up with history)."""
     rows = (
-        failed.order_by()
-        .values_list("last_error")
-        .annotate(n=models.Count("id"))
-        .order_by("-n", "last_error")[:top]
+        _in_window(PostFailureRollup.objects, win, project)
+        .order_by()
+        .values_list("error")
+        .annotate(n=Sum("posts"))
+        .filter(n__gt=0)
+        .order_by("-n", "error")[:top]
     )
     return [(error, n) for error, n in rows]

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from cvproto.migration import migration_pb2 as migration_pb
+from importers import seed_scale
 from importers.seed_scale import ahead_in_thread
 from migration_api.models import ApiCall, ApiToken
 from migration_api.tests.rpc_support import post_binary
@@ -42,6 +43,9 @@ from tryjobs.models import (
 from tryjobs.serializers import load_execution_state, log_entries_from_rows
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="only PostgreSQL seeds drop and build indexes"
+)
 RUNS = 600
 
 
@@ -200,3 +204,53 @@ def test_batches_built_ahead_hand_over_errors_and_stop_with_their_consumer():
     ahead.close()  # joins the thread: it builds at most one item past the queue's
     assert len(built) <= 6
     assert not [t for t in threading.enumerate() if t.name == "seed_scale batches"]
+
+
+def indexes() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        return set(cursor.fetchall())
+
+
+@postgres_only
+def test_a_large_seed_builds_again_the_indexes_it_dropped(db, monkeypatch):
+    before = indexes()
+    monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
+    seed()
+    assert indexes() == before
+    assert Run.objects.count() == RUNS
+
+
+@postgres_only
+def test_an_interrupted_large_seed_builds_its_indexes_again(db, monkeypatch):
+    before = indexes()
+    monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
+    while_writing = []
+
+    def interrupted(seeder, batch, summary):
+        while_writing.append(indexes())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(seed_scale.Seeder, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        seed()
+    assert len(while_writing[0]) < len(before)
+    assert indexes() == before
+
+
+@postgres_only
+def test_a_seed_smaller_than_the_stored_runs_keeps_the_indexes(seeded, monkeypatch):
+    monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
+    kept = indexes()
+    write = seed_scale.Seeder.write
+    while_writing = []
+
+    def spied(seeder, batch, summary):
+        while_writing.append(indexes())
+        write(seeder, batch, summary)
+
+    monkeypatch.setattr(seed_scale.Seeder, "write", spied)
+    seed(runs=200)
+    assert while_writing and all(found == kept for found in while_writing)
