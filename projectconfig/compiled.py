@@ -29,7 +29,7 @@ class CompiledConfig:
         return self._groups[index]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunRequirement:
     group_index: int
     group_name: str

@@ -104,7 +104,7 @@ class RunOptions:
             if footer is not None:
                 found.setdefault(footer, []).append(value)
         if not found:  # most messages carry only other footers (Bug, Change-Id)
-            return _NO_OPTIONS
+            return NO_OPTIONS
         # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
         on = {
             footer
@@ -125,21 +125,20 @@ class RunOptions:
     @classmethod
     def merge(cls, options: Iterable[RunOptions]) -> RunOptions:
         # Most CLs set no option: only the others can change the merge.
-        options = [each for each in options if each is not _NO_OPTIONS]
+        options = [each for each in options if each is not NO_OPTIONS]
         if len(options) <= 1:
-            return options[0] if options else _NO_OPTIONS
-        merged = {}
-        for field in fields(cls):
-            values = [getattr(each, field.name) for each in options]
-            if isinstance(field.default, bool):
-                merged[field.name] = any(values)
-            else:
-                merged[field.name] = tuple(item for value in values for item in value)
+            return options[0] if options else NO_OPTIONS
+        merged = {name: any(getattr(each, name) for each in options) for name in _FLAGS}
+        for name in _LISTS:
+            merged[name] = tuple(item for each in options for item in getattr(each, name))
         return cls(**merged)
 
 
 _NO_METADATA = Metadata()
-_NO_OPTIONS = RunOptions()
+NO_OPTIONS = RunOptions()  # what a message setting no option gives: always this object
+# RunOptions' fields by how a merge combines them: booleans OR-ed, lists concatenated.
+_FLAGS = tuple(f.name for f in fields(RunOptions) if isinstance(f.default, bool))
+_LISTS = tuple(f.name for f in fields(RunOptions) if not isinstance(f.default, bool))
 # The footers RunOptions.of reads.
 _OPTION_FOOTERS = frozenset(
     {

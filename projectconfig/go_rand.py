@@ -161,6 +161,17 @@ def fresh_values(seed: int, start: int, stop: int) -> list[int]:
     ]
 
 
+def fresh_value(seed: int, n: int) -> int:
+    """``fresh_values(seed, n, n + 1)[0]``, without the list."""
+    seed %= MODULUS
+    seed = seed or ZERO_SEED_REPLACEMENT
+    m = MODULUS
+    a1, a2, a3, ca, b1, b2, b3, cb = _FRESH_VALUE_TERMS[n]
+    first = (seed * a1 % m) << 40 ^ (seed * a2 % m) << 20 ^ seed * a3 % m ^ ca
+    second = (seed * b1 % m) << 40 ^ (seed * b2 % m) << 20 ^ seed * b3 % m ^ cb
+    return (first + second) & MASK63
+
+
 # Bits 51..62 of a fresh word come from its first product and cooked constant alone: the
 # other two products reach bit 50 at most. So value n's top 12 bits, summed from both words'
 # (mod 2^12), bound it: top << 51 <= value <= (top << 51) + _REST (the two remainders), unless
@@ -172,12 +183,17 @@ _TOP_MASK = (1 << 12) - 1
 _TOP_NEAR_REDRAW = (REDRAW_FROM >> 51) - 1
 
 
-def _fresh_tops(seed: int, start: int, stop: int) -> list[int]:
+def _fresh_lows(seed: int, start: int, stop: int) -> list[int]:
+    """Values start..stop-1's lower bounds: their top 12 bits in place, the rest zero."""
     m = MODULUS
     return [
-        ((seed * a1 % m) >> 11 ^ ca) + ((seed * b1 % m) >> 11 ^ cb) & _TOP_MASK
+        (((seed * a1 % m) >> 11 ^ ca) + ((seed * b1 % m) >> 11 ^ cb) & _TOP_MASK) << 51
         for a1, ca, b1, cb in _TOP_TERMS[start:stop]
     ]
+
+
+# Lower bounds from here up may belong to values Go draws again from (or to a wrapped sum).
+_LOW_NEAR_REDRAW = _TOP_NEAR_REDRAW << 51
 
 
 class Draws:
@@ -188,53 +204,70 @@ class Draws:
     bounds from its top bits first, the whole value when a threshold falls within them.
     """
 
+    __slots__ = ("_seed", "_expected", "_looked_at", "_lows", "_spans", "_indices", "_rand")
+
     def __init__(self, seed: int, expected: int = 1) -> None:
         seed %= MODULUS
         self._seed = seed or ZERO_SEED_REPLACEMENT
         # How many draws a reader will likely want, made at once (a few dozen at most).
         self._expected = min(expected, 64)
         self._looked_at = 0  # Int63 values looked at so far
-        self._draws: list[tuple[int, int, int]] = []  # kept draws: (value index, low, high)
+        # By kept draw (flat lists: a run makes a few, each read once or twice): a lower
+        # bound of its value, how far above it the value may be (0 once exact), and the
+        # value's index in the generator's sequence.
+        self._lows: list[int] = []
+        self._spans: list[int] = []
+        self._indices: list[int] = []
         self._rand: GoRand | None = None  # for values past TAP, read in order
 
     def _exact(self, n: int) -> int:
         if n < TAP:
-            return fresh_values(self._seed, n, n + 1)[0]
+            return fresh_value(self._seed, n)
         if self._rand is None:
             self._rand = GoRand(self._seed)
             for _ in range(n):
                 self._rand.int63()
         return self._rand.int63()
 
+    def _keep(self, index: int, value: int) -> None:
+        if value < REDRAW_FROM:  # otherwise Go draws again: not a draw
+            self._lows.append(value)
+            self._spans.append(0)
+            self._indices.append(index)
+
     def _extend(self, position: int) -> None:
-        draws = self._draws
-        while len(draws) <= position:
+        lows = self._lows
+        while len(lows) <= position:
             n = self._looked_at
-            wanted = max(position + 1, self._expected) - len(draws)
+            wanted = max(position + 1, self._expected) - len(lows)
             if n + wanted > TAP:
-                value = self._exact(n)
+                self._keep(n, self._exact(n))
                 self._looked_at = n + 1
-                if value < REDRAW_FROM:
-                    draws.append((n, value, value))
                 continue
-            for index, top in enumerate(_fresh_tops(self._seed, n, n + wanted), n):
-                if top >= _TOP_NEAR_REDRAW:
-                    value = self._exact(index)
-                    if value < REDRAW_FROM:  # otherwise Go draws again: not a draw
-                        draws.append((index, value, value))
-                else:
-                    low = top << 51
-                    draws.append((index, low, low + _REST))
+            bounds = _fresh_lows(self._seed, n, n + wanted)
             self._looked_at = n + wanted
+            if max(bounds) < _LOW_NEAR_REDRAW:  # nearly always: every value is a draw
+                lows += bounds
+                self._spans += [_REST] * wanted
+                self._indices += range(n, n + wanted)
+                continue
+            for index, low in enumerate(bounds, n):
+                if low >= _LOW_NEAR_REDRAW:
+                    self._keep(index, self._exact(index))
+                else:
+                    lows.append(low)
+                    self._spans.append(_REST)
+                    self._indices.append(index)
 
     def selected(self, position: int, threshold: int) -> bool:
-        if position >= len(self._draws):
+        lows = self._lows
+        if position >= len(lows):
             self._extend(position)
-        index, low, high = self._draws[position]
-        if high <= threshold:
-            return True
+        low = lows[position]
         if low > threshold:
             return False
-        value = self._exact(index)
-        self._draws[position] = (index, value, value)
+        if low + self._spans[position] <= threshold:
+            return True
+        value = lows[position] = self._exact(self._indices[position])
+        self._spans[position] = 0
         return value <= threshold

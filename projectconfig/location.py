@@ -11,7 +11,7 @@ them; the host, project and ref patterns (``.*`` in every real config) are judge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +28,10 @@ class Change(Protocol):
 
 def _anchored(pattern: str) -> str:
     return "^" + pattern + "$"
+
+
+def _no_patterns(path: bytes) -> None:
+    return None
 
 
 class PathPatterns:
@@ -48,14 +52,19 @@ class PathPatterns:
             number = self._numbers[pattern] = self._set.Add(_anchored(pattern))
         return number
 
-    def matching(self, path: str) -> frozenset[int]:
+    def matching(self, path: str) -> tuple[int, ...]:
+        """The numbers of the patterns `path` matches, in RE2's order (for a given path
+        always the same): a collection to test membership in, not a sorted one."""
+        return tuple(self.searcher()(path.encode()) or ())
+
+    def searcher(self) -> Callable[[bytes], list[int] | None]:
+        """What ``matching`` calls with the encoded path (None for no pattern): a caller
+        searching many paths calls it directly."""
         if not self._ready:
             if self._numbers:
                 self._set.Compile()
             self._ready = True
-        if not self._numbers:
-            return frozenset()
-        return frozenset(self._set.Match(path.encode()) or ())
+        return self._set.Match if self._numbers else _no_patterns
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ class LocationMemo:
     """What one run's CLs match, shared by every builder of the run."""
 
     repos: dict[tuple[tuple[str, str, str], int], bool] = field(default_factory=dict)
-    paths: dict[tuple[int, str], frozenset[int]] = field(default_factory=dict)
+    paths: dict[tuple[int, str], tuple[int, ...]] = field(default_factory=dict)
 
     def repo_matches(self, f: LocationFilter, change: Change) -> bool:
         key = (f.repo_key, id(change))
@@ -139,7 +148,7 @@ class LocationMemo:
             matched = self.repos[key] = f.matches_repo(change)
         return matched
 
-    def path_matches(self, paths: PathPatterns, path: str) -> frozenset[int]:
+    def path_matches(self, paths: PathPatterns, path: str) -> tuple[int, ...]:
         key = (id(paths), path)
         matched = self.paths.get(key)
         if matched is None:
@@ -202,21 +211,21 @@ class _RepoLocations:
             for path, _ in remaining:
                 if path is not None:
                     self._by_pattern.setdefault(path, []).append(number)
-            if self._decide(remaining, default, frozenset()):
+            if self._decide(remaining, default, ()):
                 self._unmatched |= mask
             if default or any(not exclude for _, exclude in remaining):
                 self.merge_mask |= mask
         # What a path matching exactly these patterns includes, as worked out so far.
-        self.masks: dict[frozenset[int], int] = {}
+        self.masks: dict[tuple[int, ...], int] = {}
 
     @staticmethod
-    def _decide(remaining, default: bool, matched: frozenset[int]) -> bool:
+    def _decide(remaining, default: bool, matched: tuple[int, ...]) -> bool:
         for path, exclude in reversed(remaining):  # the last matching filter decides
             if path is None or path in matched:
                 return not exclude
         return default
 
-    def path_mask(self, matched: frozenset[int]) -> int:
+    def path_mask(self, matched: tuple[int, ...]) -> int:
         """The steps a file whose path matches exactly the patterns `matched` includes."""
         mask = self.masks.get(matched)
         if mask is None:
@@ -274,7 +283,7 @@ class LocationPlan:
         if not self._lists:
             return 0
         mask = 0
-        matching = self._paths.matching
+        search = self._paths.searcher()
         for change in changes:
             repo = self._repo(change)
             if not change.files:
@@ -284,7 +293,7 @@ class LocationPlan:
                 continue
             masks = repo.masks
             for path in change.files:
-                patterns = matching(path)
+                patterns = tuple(search(path.encode()) or ())
                 # Most paths fall in a class of patterns seen before: no call to work it out.
                 path_mask = masks.get(patterns)
                 mask |= repo.path_mask(patterns) if path_mask is None else path_mask

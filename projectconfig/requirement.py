@@ -46,13 +46,13 @@ from datetime import datetime
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from projectconfig.directives import InvalidDirectiveError, parse_directives
-from projectconfig.footers import Metadata, RunOptions
+from projectconfig.footers import NO_OPTIONS, Metadata, RunOptions
 from projectconfig.go_rand import (
     EVERY_DRAW,
     Draws,
     GoRand,
     as_float32,
-    fresh_values,
+    fresh_value,
     selection_threshold,
 )
 from projectconfig.location import (
@@ -263,8 +263,18 @@ class CompiledGroup:
             experiments += b.experiment != 0
             equivalents += b.equivalent_share != 0
         self._plans: dict[tuple[str, bool, bool, bool], _Plan] = {}
+        # By mode, the plan of runs whose CLs set no option (most runs): no key to build.
+        self._plain_plans: dict[str, _Plan] = {}
 
     def plan(self, mode: str, options: RunOptions) -> _Plan:
+        if options is NO_OPTIONS:
+            plan = self._plain_plans.get(mode)
+            if plan is None:
+                plan = self._plain_plans[mode] = self._plan(mode, options)
+            return plan
+        return self._plan(mode, options)
+
+    def _plan(self, mode: str, options: RunOptions) -> _Plan:
         key = (
             mode,
             options.skip_tryjobs,
@@ -275,6 +285,7 @@ class CompiledGroup:
         if plan is None:
             if len(self._plans) >= 64:  # modes are the config's; never unbounded anyway
                 self._plans.clear()
+                self._plain_plans.clear()
             plan = self._plans[key] = _Plan(self, *key)
         return plan
 
@@ -506,11 +517,20 @@ def failure_message(failure: ComputationFailure) -> str:
 def selection_seed(cls: Sequence[ChangeList]) -> int:
     """MD5 of the CLs' IDs and trigger seconds (sorted by ID), first 8 bytes as a signed int64."""
     digest = hashlib.md5()
-    for cl in sorted(cls, key=lambda cl: cl.id):
-        digest.update(struct.pack("<q", cl.id))
-        if cl.trigger_time is not None:
-            digest.update(struct.pack("<q", math.floor(cl.trigger_time.timestamp())))
-    return struct.unpack("<q", digest.digest()[:8])[0]
+    for cl in cls if len(cls) == 1 else sorted(cls, key=_cl_id):
+        if cl.trigger_time is None:
+            digest.update(_INT64.pack(cl.id))
+        else:
+            digest.update(_TWO_INT64.pack(cl.id, math.floor(cl.trigger_time.timestamp())))
+    return _INT64.unpack_from(digest.digest())[0]
+
+
+_INT64 = struct.Struct("<q")
+_TWO_INT64 = struct.Struct("<qq")
+
+
+def _cl_id(cl: ChangeList) -> int:
+    return cl.id
 
 
 def selection_streams(cls: Sequence[ChangeList]) -> tuple[GoRand, GoRand]:
@@ -812,7 +832,7 @@ class _RunDraws:
         """Value `stream` of the generator the CLs seed: the seed of that stream."""
         if self._seed is None:
             self._seed = selection_seed(self._cls)
-        return fresh_values(self._seed, stream, stream + 1)[0]
+        return fresh_value(self._seed, stream)
 
     def experiment(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:  # selected whatever the draw: the run needs no seed
