@@ -295,7 +295,7 @@ class _Step:
     """A builder a run in the plan's mode runs unless its location, draw or owners rule it
     out. For a main-only builder, `entry` is its one encoded Definition (field 1 of a
     Requirement), given when the experiment draw at `draw` selects it (no draw when None)
-    and every owner is in a group of `allowlist`; otherwise the run decides
+    and every owner is in a group of its allowlist (if any); otherwise the run decides
     (`_builder_outcome`)."""
 
     index: int
@@ -304,7 +304,7 @@ class _Step:
     definition: bytes = b""  # the Definition alone, for runs that add experiments
     draw: int | None = None
     threshold: int = 0  # the greatest draw value that selects it
-    allowlist: tuple[str, ...] = ()
+    allowlist_number: int = -1  # its owner allowlist in the plan's `allowlists`; -1: none
     fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
 
 
@@ -336,10 +336,15 @@ class _Plan:
         # one: at most four name choices and two criticalities per builder.
         self._definitions: dict[tuple[int, str, bool], tuple[bytes, bytes]] = {}
         self.steps: list[_Step] = []
-        # By step: its entry when fixed (the run does not decide it), None otherwise.
-        self._fixed_entries: list[bytes | None] = []
-        self._fixed_with_experiments: dict[bytes, list[bytes | None]] = {}
+        # By step: its entry when main-only (fixed or not), None otherwise; a run takes the
+        # ones its mask admits, so it copies this only for entries of its own.
+        self._main_entries: list[bytes | None] = []
+        self._main_with_experiments: dict[bytes, list[bytes | None]] = {}
         self.run_decides = 0  # the bits of the steps that are not fixed
+        # The bits of the steps that are not main-only: a run makes their entries.
+        self.gives_own = 0
+        # The main-only steps' distinct owner allowlists (steps often share one).
+        allowlist_numbers: dict[tuple[str, ...], int] = {}
         # How many draws of each stream the steps may read (the named builders read none).
         self.experiment_reads = self.equivalent_reads = 0
         # By builder index: its step's bit if it is a step, and the bit of the first step at
@@ -375,6 +380,10 @@ class _Plan:
                     else None
                 )
                 allowlist = tuple(config.owner_whitelist_group)
+                if allowlist:
+                    number = allowlist_numbers.setdefault(allowlist, len(allowlist_numbers))
+                else:
+                    number = -1
                 step = _Step(
                     index,
                     builder,
@@ -382,38 +391,41 @@ class _Plan:
                     definition,
                     draw,
                     builder.experiment_threshold,
-                    allowlist,
+                    number,
                     fixed=draw is None and not allowlist,
                 )
             else:
                 step = _Step(index, builder)
+                self.gives_own |= 1 << bit
             self.steps.append(step)
             self.step_bits[index] = bit
             if builder.experiment != 0 and builder.experiment_threshold < EVERY_DRAW:
                 self.experiment_reads = group.experiment_draw[index] + 1
             if builder.equivalent_share != 0 and builder.equivalent_threshold < EVERY_DRAW:
                 self.equivalent_reads = group.equivalent_draw[index] + 1
-            self._fixed_entries.append(step.entry if step.fixed else None)
+            self._main_entries.append(step.entry)
             if not step.fixed:
                 self.run_decides |= 1 << bit
             if builder._filter_error is None and builder._filters:
                 located.append((bit, builder._filters))
             else:
                 self.unfiltered |= 1 << bit
-        self._fixed_entries.append(b"")  # the slot of named builders after the last step
+        self._main_entries.append(b"")  # the slot of named builders after the last step
         self.location = LocationPlan(located)
+        self.allowlists = list(allowlist_numbers)
 
-    def fixed_entries(self, suffix: bytes) -> list[bytes | None]:
-        """By step, its entry when fixed, for runs whose experiments encode as `suffix`
-        (a config's experiments give few of them)."""
+    def main_entries(self, suffix: bytes) -> list[bytes | None]:
+        """By step, its entry when main-only (None for the others), for runs whose
+        experiments encode as `suffix` (a config's experiments give few of them)."""
         if not suffix:
-            return self._fixed_entries
-        entries = self._fixed_with_experiments.get(suffix)
+            return self._main_entries
+        entries = self._main_with_experiments.get(suffix)
         if entries is None:
-            if len(self._fixed_with_experiments) >= 64:
-                self._fixed_with_experiments.clear()
-            entries = self._fixed_with_experiments[suffix] = [
-                _encoded(1, step.definition + suffix) if step.fixed else None for step in self.steps
+            if len(self._main_with_experiments) >= 64:
+                self._main_with_experiments.clear()
+            entries = self._main_with_experiments[suffix] = [
+                None if step.entry is None else _encoded(1, step.definition + suffix)
+                for step in self.steps
             ] + [b""]
         return entries
 
@@ -734,11 +746,13 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
     plan = context.plan
     admitted = plan.unfiltered | plan.location.mask(run.cls)
     suffix = _experiments_suffix(context)
-    entries = plan.fixed_entries(suffix)
+    entries = plan.main_entries(suffix)
     deciding = admitted & plan.run_decides
     if not (deciding or included):
         return b"".join(itertools.compress(entries, _bits(admitted)))
-    entries = entries.copy()  # this run's entries for the steps it decides
+    # This run's entries where its steps or named builders give their own (a copy of the
+    # plan's only then: a main-only step selected gives the plan's entry).
+    own = entries.copy() if included or deciding & plan.gives_own else entries
     before: dict[int, bytes] = {}  # named builders that are not steps, by the next step's bit
     for index in sorted({i for name in included for i in group.by_name.get(name, ())}):
         outcome = _builder_outcome(context, index, included, False, False, suffix)
@@ -751,12 +765,14 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
                 admitted &= ~(1 << bit)
             else:
                 admitted |= 1 << bit
-                entries[bit] = outcome
+                own[bit] = outcome
         elif outcome is not None:
             before[bit] = before.get(bit, b"") + outcome
     if deciding:
         draws = _RunDraws(run.cls, plan)
         steps = plan.steps
+        # Whether the owners pass each of the plan's allowlists, by number: asked once a run.
+        verdicts: list[bool | None] = [None] * len(plan.allowlists)
         while deciding:
             low = deciding & -deciding
             deciding ^= low
@@ -764,20 +780,24 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
             step = steps[bit]
             if step.entry is None:
                 entry = _builder_outcome_of_step(context, draws, step, suffix)
-            elif (step.draw is None or draws.experiment(step.draw, step.threshold)) and (
-                not step.allowlist or context.allowed(step.allowlist)
-            ):
-                entry = step.entry if not suffix else _encoded(1, step.definition + suffix)
-            else:
-                entry = None
-            if entry is None:
+                if entry is None:
+                    admitted ^= low
+                else:
+                    own[bit] = entry
+                continue
+            if step.draw is not None and not draws.experiment(step.draw, step.threshold):
                 admitted ^= low
-            else:
-                entries[bit] = entry
+            elif step.allowlist_number >= 0:
+                verdict = verdicts[step.allowlist_number]
+                if verdict is None:
+                    allowlist = plan.allowlists[step.allowlist_number]
+                    verdict = verdicts[step.allowlist_number] = context.allowed(allowlist)
+                if not verdict:
+                    admitted ^= low
     for bit, named in before.items():
-        entries[bit] = named + entries[bit] if admitted >> bit & 1 else named
+        own[bit] = named + own[bit] if admitted >> bit & 1 else named
         admitted |= 1 << bit
-    return b"".join(itertools.compress(entries, _bits(admitted)))
+    return b"".join(itertools.compress(own, _bits(admitted)))
 
 
 # bin()'s digits as the bytes 0 and 1.
