@@ -40,4 +40,4 @@ def requirement_for_run(compiled: CompiledConfig, run: RunInput) -> RunRequireme
     """The run's group and requirement; the matcher's errors say why no single group applies."""
     index = compiled.matcher.group_for_run([(cl.host, cl.project, cl.ref) for cl in run.cls])
     group = compiled.group(index)
-    return RunRequirement(index, group.group.name, compute(group, run))
+    return RunRequirement(index, group.name, compute(group, run))

@@ -94,6 +94,8 @@ class RunOptions:
 
     @classmethod
     def of(cls, metadata: Metadata) -> RunOptions:
+        if metadata is _NO_METADATA:  # most messages: nothing to look at
+            return NO_OPTIONS
         # One pass over the pairs: each option's values, footer values before legacy ones.
         found: dict[str, list[str]] = {}
         for key, value in metadata.footers:

@@ -229,6 +229,7 @@ class CompiledGroup:
 
     def __init__(self, group: config_pb2.ConfigGroup, honor_linked_accounts: bool = False):
         self.group = group
+        self.name = group.name  # read for every run: a plain value, not a message field
         self.honor_linked_accounts = honor_linked_accounts
         tryjob = group.verifiers.tryjob
         # Every builder's path patterns in one set: a file is searched once per run.
@@ -633,8 +634,6 @@ def _set_builder(definition: tryjob_pb.Definition, host: str, name: BuilderName)
 
 
 def _experiments(group: CompiledGroup, run: RunInput, owners: Sequence[str]) -> tuple[str, ...]:
-    if not group.experiments:
-        return ()
     return tuple(
         name
         for name, allowlist in group.experiments
@@ -666,13 +665,13 @@ def compute(group: CompiledGroup, run: RunInput) -> tryjob_pb.Requirement | Comp
     if options.included_tryjobs and options.overridden_tryjobs:
         return incompatible_tryjob_options()
     context = _Context(
-        group=group,
-        plan=group.plan(run.mode, options),
-        run=run,
-        options=options,
-        owners=owners,
-        experiments=_experiments(group, run, owners),
-        footers=footers,
+        group,
+        group.plan(run.mode, options),
+        run,
+        options,
+        owners,
+        _experiments(group, run, owners) if group.experiments else (),
+        footers,
     )
 
     if options.overridden_tryjobs:
@@ -745,7 +744,7 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
     run = context.run
     plan = context.plan
     admitted = plan.unfiltered | plan.location.mask(run.cls)
-    suffix = _experiments_suffix(context)
+    suffix = _experiments_suffix(context) if context.experiments else b""
     entries = plan.main_entries(suffix)
     deciding = admitted & plan.run_decides
     if not (deciding or included):
