@@ -814,18 +814,29 @@ def _builder_outcome_of_step(
     """The encoded Definition an admitted step that is not main-only gives, if any."""
     builder = step.builder
     group = context.group
-    # Only a named builder can fail: here it is a Definition or nothing.
-    return _builder_outcome(
-        context,
-        step.index,
-        _NOTHING_INCLUDED,
-        builder.experiment != 0
-        and draws.experiment(group.experiment_draw[step.index], builder.experiment_threshold),
-        builder.equivalent_share != 0
-        and draws.equivalent(group.equivalent_draw[step.index], builder.equivalent_threshold),
-        suffix,
-        location_judged=builder._filter_error is None,
+    index = step.index
+    is_optional = builder.experiment != 0 and draws.experiment(
+        group.experiment_draw[index], builder.experiment_threshold
     )
+    use_equivalent = builder.equivalent_share != 0 and draws.equivalent(
+        group.equivalent_draw[index], builder.equivalent_threshold
+    )
+    if builder._filter_error is not None:
+        # Only a named builder can fail: here it is a Definition or nothing (or the
+        # location error, raised where _builder_outcome reaches it).
+        return _builder_outcome(
+            context, index, _NOTHING_INCLUDED, is_optional, use_equivalent, suffix
+        )
+    # What _builder_outcome would also check is settled: the plan admitted the step for the
+    # run's mode and options, its location for the run's files, and no footer names it.
+    if not builder.critical and not is_optional:
+        return None
+    if builder.skip_footers and context.skipped_by_footers(builder):
+        return None
+    names = _with_equivalent(context, builder, use_equivalent)
+    if names is None:
+        return None
+    return context.plan.entry(index, names, builder.critical, suffix)
 
 
 def _experiments_suffix(context: _Context) -> bytes:
@@ -876,10 +887,8 @@ def _builder_outcome(
     is_optional: bool,
     use_equivalent: bool,
     suffix: bytes,
-    location_judged: bool = False,
 ) -> bytes | ComputationFailure | None:
-    """Builder `index`'s encoded Definition, failure, or None when it is skipped (§8.5);
-    with `location_judged` its location filters are known to include a file of the run."""
+    """Builder `index`'s encoded Definition, failure, or None when it is skipped (§8.5)."""
     builder = context.group.builders[index]
     entry = context.plan.entry
     if context.skipped_by_footers(builder):
@@ -898,10 +907,8 @@ def _builder_outcome(
         return None
     if builder.config.includable_only or context.run.mode not in builder.modes:
         return None
-    if (
-        not location_judged
-        and builder.location_filters
-        and not location_included(builder.location_filters, context.run.cls)
+    if builder.location_filters and not location_included(
+        builder.location_filters, context.run.cls
     ):
         return None
     names = _with_equivalent(context, builder, use_equivalent)
