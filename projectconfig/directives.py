@@ -27,7 +27,9 @@ class InvalidDirectiveError(ValueError):
 
 def parse_directive(value: str) -> set[str]:
     """The builders one footer value names; InvalidDirectiveError outside the grammar."""
-    if DIRECTIVE.search(value) is None:
+    # Searched as UTF-8 bytes (what RE2 reads anyway): for a str the wrapper also maps
+    # the match's offsets back to characters, work a yes-or-no question does not need.
+    if DIRECTIVE.search(value.encode()) is None:
         raise InvalidDirectiveError(value)
     builders = set()
     for segment in value.split(";"):
