@@ -7,8 +7,10 @@ Gerrit; CQDaemon's verdicts, finished runs and
 reported-runs snapshots for the others; API call records. Rows are built as plain tuples
 (no model instances) and written per batch in one transaction: `COPY` on PostgreSQL
 (psycopg's `cursor.copy`), `executemany` on SQLite. A large seed on PostgreSQL writes its
-tables without their secondary indexes and builds them again after (`LARGE_SEED`); the tables
-are analysed before the dashboards' rollups are counted from them.
+tables without their secondary indexes and builds them again after (`LARGE_SEED`), then
+analyses them. The dashboards' rollups of the seeded window are those a rebuild gives: counted
+by the seeder as it builds the rows when the tables held none that they count (no reading
+back), else rebuilt from the rows.
 
 Only appends: IDs of rows others reference are reserved from the tables' sequences, change
 numbers start above each host's highest, and attempt keys derive from the seed and the number
@@ -56,6 +58,7 @@ from runs.models import (
     ProjectVerifier,
     ReportedRun,
     ReportedRunsSnapshot,
+    RollupPeriod,
     Run,
     RunCL,
     RunCLDep,
@@ -405,6 +408,14 @@ class Batch:
 
 
 @dataclass
+class SeedTally:
+    """The dashboards' rollups of the rows seeded, counted as they are built."""
+
+    runs: run_rollups.RunTally = field(default_factory=run_rollups.RunTally)
+    tryjobs: tryjob_rollups.TryjobTally = field(default_factory=tryjob_rollups.TryjobTally)
+
+
+@dataclass
 class SeedSummary:
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     active_runs: int = 0
@@ -422,6 +433,11 @@ class Seeder:
         self.tryjob_ids = IdPool(writer, Tryjob)
         self.execution_ids = IdPool(writer, Execution)
         self.salt = Run.objects.count()  # runs already stored: keys never repeat theirs
+        # Into tables without the rows the rollups count, the seeder counts them as it writes
+        # them (as a rebuild would count them after, without reading them back).
+        counted = (Run, Tryjob, GerritPost)
+        fresh = not any(model.objects.exists() for model in counted)
+        self.tally = SeedTally() if fresh else None
         self.projects = [
             self.make_project(index, name)
             for index, name in enumerate(project_names(plan.projects))
@@ -576,7 +592,7 @@ class Seeder:
                 events,
             ),
         )
-        run_cls = self.add_run_cls(batch, run_id, cls, created, mode, owner)
+        run_cls, triggered = self.add_run_cls(batch, run_id, cls, created, mode, owner)
         attempt = None
         if cqdaemon and (verdict is not None or finalized_by_cqd or status == RunStatus.RUNNING):
             attempt = self.attempt(project, key, cls, created, started, ended, status, mode)
@@ -585,11 +601,23 @@ class Seeder:
         if finalized_by_cqd:
             self.add_finished_cqd_run(batch, run_id, attempt, ended)
         if not cqdaemon and started is not None:
-            self.add_execution(batch, run_id, project, run_cls, status, started, decided)
+            self.add_execution(batch, run_id, project, run_cls, triggered, status, started, decided)
         if status == RunStatus.RUNNING and attempt is not None:
             self.active[project.name].append((run_id, attempt))
         if is_ended:
             self.add_gerrit_posts(batch, run_id, key, cls, cqdaemon, status, ended)
+            if self.tally is not None:
+                self.tally.runs.run_ended(
+                    run_id,
+                    project.name,
+                    mode,
+                    int(status),
+                    created,
+                    started,
+                    ended,
+                    None if verdict is None else verdict[0],
+                    attempt["attempt_status"] if finalized_by_cqd else None,
+                )
         return not is_ended
 
     def add_gerrit_posts(
@@ -616,6 +644,8 @@ class Seeder:
         waiting = failing or (self.plan.now - ended).total_seconds() < 60
         error = f"HTTP {502 + int(draw * 400) % 3} from Gerrit: try again later" if failing else ""
         for cl in cls:
+            if self.tally is not None:
+                self.tally.runs.post(ended, cl.project.name, error)
             batch.add(
                 GerritPost,
                 (
@@ -716,7 +746,8 @@ class Seeder:
         created: datetime,
         mode: str,
         owner: int,
-    ) -> list[tuple[int, SeededCL]]:
+    ) -> tuple[list[tuple[int, SeededCL]], datetime]:
+        """The run's CLs as (run CL ID, CL), and when they were triggered."""
         triggered = created - timedelta(seconds=self.rng.uniform(0.5, 5))
         trigger_mode = mode
         email = _email(cls[0].project, owner)
@@ -758,7 +789,7 @@ class Seeder:
             for dep_position, (depends_on, kind) in enumerate(deps):
                 batch.add(RunCLDep, (run_cl_id, depends_on, int(kind), dep_position))
             rows.append((run_cl_id, cl))
-        return rows
+        return rows, triggered
 
     def add_run_events(
         self,
@@ -862,6 +893,7 @@ class Seeder:
         run_id: str,
         project: Project,
         run_cls: list[tuple[int, SeededCL]],
+        triggered: datetime,
         status: int,
         started: datetime,
         decided: datetime | None,
@@ -892,6 +924,8 @@ class Seeder:
             state_end = decided - timedelta(seconds=2)
         launched_snapshots, ended_snapshots = [], []
         unsuccessful = []
+        tryjobs = []  # TRYJOB_FIELDS of each, for the rollups
+        quota_spent = 0
         for position, builder_index in enumerate(builders):
             builder = project.builders[builder_index]
             definition = (BUILDBUCKET_HOST, project.name, "try", builder, "", "", "", "")
@@ -907,6 +941,18 @@ class Seeder:
                     outcome, project.name, builder, tryjob_id, created, created + slot * 0.9
                 )
                 external_id = f"buildbucket/{BUILDBUCKET_HOST}/{BUILD_ID_BASE + tryjob_id}"
+                tryjobs.append(
+                    (
+                        tryjob_id,
+                        int(tryjob_status),
+                        result[0],
+                        created,
+                        run_id,
+                        project.name,
+                        "try",
+                        builder,
+                    )
+                )
                 update = result[2] or (horizon if outcome == "cancelled" else created)
                 batch.add(
                     Tryjob,
@@ -949,6 +995,7 @@ class Seeder:
                         if attempt_position + 1 < len(outcomes):
                             used_quota += RETRY_CONFIG[3]
             batch.add(Execution, (execution_id, run_id, position, used_quota, *definition))
+            quota_spent += used_quota
         for position, tryjob_id in enumerate(unsuccessful if status == RunStatus.FAILED else []):
             batch.add(UnsuccessfulResult, (run_id, position, tryjob_id))
         log = [
@@ -987,6 +1034,18 @@ class Seeder:
                 state_end or launched,
             ),
         )
+        if self.tally is not None:
+            self.tally.tryjobs.run_tryjobs(tryjobs)
+            if state_end is not None:
+                self.tally.tryjobs.execution_ended(
+                    state_end,
+                    project.name,
+                    len(tryjobs),
+                    0,
+                    quota_spent,
+                    RETRY_CONFIG[1],
+                    (min(row[3] for row in tryjobs) - triggered).total_seconds(),
+                )
 
     def tryjob_outcomes(self, run_status: int, fails_run: bool, builder: int) -> list[str]:
         """What the tryjobs of one definition did, in order: "ok", "failed", "transient"
@@ -1103,12 +1162,18 @@ def seed_scale(plan: ScalePlan, progress: Callable[[int, int], None] | None = No
     with without_secondary_indexes(TABLE_ORDER) if large else nullcontext():
         summary = seeder.seed(progress)
     if writer.postgres:
-        # The rebuild below joins the new rows: its plans need their statistics.
+        # The queries that follow a seed (a rebuild below, the benchmarks) need statistics.
         analyze(TABLE_ORDER)
-    # The actions keep the dashboards' rollups; rows written in bulk bypass them: count again
-    # over the window the rows were seeded in (older rows keep their rollups).
+    # The actions keep the dashboards' rollups; rows written in bulk bypass them: the window
+    # the rows were seeded in gets the rollups a rebuild gives (older rows keep theirs).
     since = plan.now - timedelta(days=plan.days)
-    for label, count in (run_rollups.rebuild(since) | tryjob_rollups.rebuild(since)).items():
+    if seeder.tally is not None:
+        day = run_rollups.period_start(since, RollupPeriod.DAY)
+        written = run_rollups.replace(day, seeder.tally.runs)
+        written |= tryjob_rollups.replace(day, seeder.tally.tryjobs.counts)
+    else:
+        written = run_rollups.rebuild(since) | tryjob_rollups.rebuild(since)
+    for label, count in written.items():
         summary.rows[label] += count
     return summary
 
