@@ -87,13 +87,16 @@ def period_start(when: datetime, period: str) -> datetime:
     return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-# Read once: a rebuild counts millions of events, and the enum builds its list on each read.
-PERIODS = tuple(RollupPeriod.values)
+# Read once: a rebuild or a seed counts millions of events, and the enum builds its value on
+# each read.
+HOUR, DAY = RollupPeriod.HOUR.value, RollupPeriod.DAY.value
 
 
-def period_starts(when: datetime) -> list[tuple[str, datetime]]:
-    """The rollup rows an event at `when` counts in: its hour and its day."""
-    return [(period, period_start(when, period)) for period in PERIODS]
+def period_starts(when: datetime) -> tuple[tuple[str, datetime], tuple[str, datetime]]:
+    """The rollup rows an event at `when` counts in: its hour and its day (the hour's, in
+    UTC: one time zone conversion for both)."""
+    hour = when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return (HOUR, hour), (DAY, hour.replace(hour=0))
 
 
 @dataclass(frozen=True)
