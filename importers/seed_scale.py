@@ -7,8 +7,8 @@ Gerrit; CQDaemon's verdicts, finished runs and
 reported-runs snapshots for the others; API call records. Rows are built as plain tuples
 (no model instances) and written per batch in one transaction: `COPY` on PostgreSQL
 (psycopg's `cursor.copy`), `executemany` on SQLite. A large seed on PostgreSQL writes its
-tables without their secondary indexes and builds them again after (`LARGE_SEED`), then
-analyses them. The dashboards' rollups of the seeded window are those a rebuild gives: counted
+tables without their secondary indexes and foreign keys and adds them again after
+(`LARGE_SEED`), then analyses them. The dashboards' rollups of the seeded window are those a rebuild gives: counted
 by the seeder as it builds the rows when the tables held none that they count (no reading
 back), else rebuilt from the rows.
 
