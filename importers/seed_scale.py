@@ -8,9 +8,9 @@ reported-runs snapshots for the others; API call records. Rows are built as plai
 (no model instances) and written per batch in one transaction: `COPY` on PostgreSQL
 (psycopg's `cursor.copy`), `executemany` on SQLite. A large seed on PostgreSQL writes its
 tables without their secondary indexes and foreign keys and adds them again after
-(`LARGE_SEED`), then analyses them. The dashboards' rollups of the seeded window are those a rebuild gives: counted
-by the seeder as it builds the rows when the tables held none that they count (no reading
-back), else rebuilt from the rows.
+(`LARGE_SEED`), then analyses them. The dashboards' rollups of the seeded window are those a
+rebuild gives: counted by the seeder as it builds the rows when the tables held none that they
+count (no reading back), else rebuilt from the rows.
 
 Only appends: IDs of rows others reference are reserved from the tables' sequences, change
 numbers start above each host's highest, and attempt keys derive from the seed and the number
