@@ -7,8 +7,10 @@ Gerrit; CQDaemon's verdicts, finished runs and
 reported-runs snapshots for the others; API call records. Rows are built as plain tuples
 (no model instances) and written per batch in one transaction: `COPY` on PostgreSQL
 (psycopg's `cursor.copy`), `executemany` on SQLite. A large seed on PostgreSQL writes its
-tables without their secondary indexes and builds them again after (`LARGE_SEED`); the tables
-are analysed before the dashboards' rollups are counted from them.
+tables without their secondary indexes and foreign keys and adds them again after
+(`LARGE_SEED`), then analyses them. The dashboards' rollups of the seeded window are those a
+rebuild gives: counted by the seeder as it builds the rows when the tables held none that they
+count (no reading back), else rebuilt from the rows.
 
 Only appends: IDs of rows others reference are reserved from the tables' sequences, change
 numbers start above each host's highest, and attempt keys derive from the seed and the number
@@ -34,10 +36,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models import Max
+from psycopg.types.json import set_json_dumps
 
 from cvproto.bigquery import attempt_pb2 as bq_pb
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -56,6 +60,7 @@ from runs.models import (
     ProjectVerifier,
     ReportedRun,
     ReportedRunsSnapshot,
+    RollupPeriod,
     Run,
     RunCL,
     RunCLDep,
@@ -95,16 +100,48 @@ OWNERS_PER_PROJECT = 300
 BUILDERS_PER_PROJECT = 24
 DEFINITIONS_PER_RUN = 4
 RETRY_CONFIG = (1, 2, 1, 1, 1)  # single quota, global quota, failure/transient/timeout weights
-API_METHODS = [
-    ("FetchActiveRuns", 50),
-    ("FetchExcludedCLs", 20),
-    ("ReportRuns", 15),
-    ("ReportVerifiedRun", 8),
-    ("FetchRunStatus", 4),
-    ("PostGerritMessage", 2),
-    ("ReportFinishedRun", 1),
-]
-API_CODES = [("OK", 970), ("UNAVAILABLE", 15), ("NOT_FOUND", 8), ("INVALID_ARGUMENT", 7)]
+
+
+class Weighted:
+    """Values drawn by weight, one random number a draw; the weights are summed once."""
+
+    def __init__(self, choices: list[tuple]):
+        self.values = [value for value, _ in choices]
+        self.bounds = list(accumulate(weight for _, weight in choices))
+
+    def pick(self, rng: random.Random):
+        return self.values[bisect_right(self.bounds, rng.random() * self.bounds[-1])]
+
+
+API_METHODS = Weighted(
+    [
+        ("FetchActiveRuns", 50),
+        ("FetchExcludedCLs", 20),
+        ("ReportRuns", 15),
+        ("ReportVerifiedRun", 8),
+        ("FetchRunStatus", 4),
+        ("PostGerritMessage", 2),
+        ("ReportFinishedRun", 1),
+    ]
+)
+API_CODES = Weighted([("OK", 970), ("UNAVAILABLE", 15), ("NOT_FOUND", 8), ("INVALID_ARGUMENT", 7)])
+RUN_MODES = Weighted(
+    [
+        (RunMode.DRY_RUN.value, 55),
+        (RunMode.FULL_RUN.value, 35),
+        (RunMode.QUICK_DRY_RUN.value, 5),
+        (RunMode.NEW_PATCHSET_RUN.value, 5),
+    ]
+)
+RUN_OUTCOMES = Weighted(
+    [(RunStatus.SUCCEEDED, 60), (RunStatus.FAILED, 28), (RunStatus.CANCELLED, 12)]
+)
+# The status of a run that has not ended by the window's end (and is not just created).
+ACTIVE_STATUSES = Weighted(
+    [(RunStatus.RUNNING, 90), (RunStatus.WAITING_FOR_SUBMISSION, 6), (RunStatus.SUBMITTING, 4)]
+)
+STACK_SIZES = Weighted([(1, 78), (2, 14), (3, 6), (4, 2)])  # CLs of a run on new CLs
+PATCHSETS = Weighted([(1, 40), (2, 30), (3, 15), (4, 10), (7, 5)])
 
 
 @dataclass(frozen=True)
@@ -296,6 +333,7 @@ class BulkWriter:
         self.postgres = connection.vendor == "postgresql"
         self._next_id: dict[type[models.Model], int] = {}
         self._column_types: dict[type[models.Model], dict[str, int]] = {}
+        self._json_texts: dict[tuple, str] = {}
 
     def insert(self, model: type[models.Model], columns: tuple[str, ...], rows: list) -> None:
         if not rows:
@@ -307,6 +345,7 @@ class BulkWriter:
             if self.postgres:
                 # Binary: the server parses no text (timestamps, bytea in hex) row by row.
                 types = self.column_types(cursor, model)
+                set_json_dumps(self.json_text, context=cursor)
                 with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types([types[c] for c in columns])
                     for row in rows:
@@ -317,6 +356,17 @@ class BulkWriter:
                     f"INSERT INTO {table} ({names}) VALUES ({placeholders})",
                     [[_sqlite_value(v) for v in row] for row in rows],
                 )
+
+    def json_text(self, value) -> str:
+        """json.dumps for COPY: the JSON columns hold lists of strings with few distinct values
+        (an empty list, a CL's files), each serialized once."""
+        if not isinstance(value, list):
+            return json.dumps(value)
+        key = tuple(value)
+        text = self._json_texts.get(key)
+        if text is None:
+            text = self._json_texts[key] = json.dumps(value)
+        return text
 
     def column_types(self, cursor, model: type[models.Model]) -> dict[str, int]:
         """The type OIDs of the table's columns, by name: binary COPY needs them."""
@@ -405,6 +455,14 @@ class Batch:
 
 
 @dataclass
+class SeedTally:
+    """The dashboards' rollups of the rows seeded, counted as they are built."""
+
+    runs: run_rollups.RunTally = field(default_factory=run_rollups.RunTally)
+    tryjobs: tryjob_rollups.TryjobTally = field(default_factory=tryjob_rollups.TryjobTally)
+
+
+@dataclass
 class SeedSummary:
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     active_runs: int = 0
@@ -422,6 +480,11 @@ class Seeder:
         self.tryjob_ids = IdPool(writer, Tryjob)
         self.execution_ids = IdPool(writer, Execution)
         self.salt = Run.objects.count()  # runs already stored: keys never repeat theirs
+        # Into tables without the rows the rollups count, the seeder counts them as it writes
+        # them (as a rebuild would count them after, without reading them back).
+        counted = (Run, Tryjob, GerritPost)
+        fresh = not any(model.objects.exists() for model in counted)
+        self.tally = SeedTally() if fresh else None
         self.projects = [
             self.make_project(index, name)
             for index, name in enumerate(project_names(plan.projects))
@@ -486,19 +549,8 @@ class Seeder:
             f"{self.plan.seed}/{self.salt}/{number}".encode(), digest_size=8
         ).hexdigest()
         run_id = str(RunID.new(project.name, created, key))
-        mode = _weighted(
-            rng,
-            [
-                (RunMode.DRY_RUN.value, 55),
-                (RunMode.FULL_RUN.value, 35),
-                (RunMode.QUICK_DRY_RUN.value, 5),
-                (RunMode.NEW_PATCHSET_RUN.value, 5),
-            ],
-        )
-        outcome = _weighted(
-            rng,
-            [(RunStatus.SUCCEEDED, 60), (RunStatus.FAILED, 28), (RunStatus.CANCELLED, 12)],
-        )
+        mode = RUN_MODES.pick(rng)
+        outcome = RUN_OUTCOMES.pick(rng)
         started = created + timedelta(seconds=rng.uniform(2, 40))
         minutes = (
             rng.uniform(1, 30)
@@ -512,14 +564,7 @@ class Seeder:
         elif (now - created).total_seconds() < 30:
             status = RunStatus.PENDING
         else:
-            status = _weighted(
-                rng,
-                [
-                    (RunStatus.RUNNING, 90),
-                    (RunStatus.WAITING_FOR_SUBMISSION, 6),
-                    (RunStatus.SUBMITTING, 4),
-                ],
-            )
+            status = ACTIVE_STATUSES.pick(rng)
         if status in (RunStatus.WAITING_FOR_SUBMISSION, RunStatus.SUBMITTING):
             mode = RunMode.FULL_RUN.value
         is_ended = status in RunStatus.ended()
@@ -576,7 +621,7 @@ class Seeder:
                 events,
             ),
         )
-        run_cls = self.add_run_cls(batch, run_id, cls, created, mode, owner)
+        run_cls, triggered = self.add_run_cls(batch, run_id, cls, created, mode, owner)
         attempt = None
         if cqdaemon and (verdict is not None or finalized_by_cqd or status == RunStatus.RUNNING):
             attempt = self.attempt(project, key, cls, created, started, ended, status, mode)
@@ -585,11 +630,23 @@ class Seeder:
         if finalized_by_cqd:
             self.add_finished_cqd_run(batch, run_id, attempt, ended)
         if not cqdaemon and started is not None:
-            self.add_execution(batch, run_id, project, run_cls, status, started, decided)
+            self.add_execution(batch, run_id, project, run_cls, triggered, status, started, decided)
         if status == RunStatus.RUNNING and attempt is not None:
             self.active[project.name].append((run_id, attempt))
         if is_ended:
             self.add_gerrit_posts(batch, run_id, key, cls, cqdaemon, status, ended)
+            if self.tally is not None:
+                self.tally.runs.run_ended(
+                    run_id,
+                    project.name,
+                    mode,
+                    int(status),
+                    created,
+                    started,
+                    ended,
+                    None if verdict is None else verdict[0],
+                    attempt["attempt_status"] if finalized_by_cqd else None,
+                )
         return not is_ended
 
     def add_gerrit_posts(
@@ -616,6 +673,8 @@ class Seeder:
         waiting = failing or (self.plan.now - ended).total_seconds() < 60
         error = f"HTTP {502 + int(draw * 400) % 3} from Gerrit: try again later" if failing else ""
         for cl in cls:
+            if self.tally is not None:
+                self.tally.runs.post(ended, cl.project.name, error)
             batch.add(
                 GerritPost,
                 (
@@ -642,7 +701,7 @@ class Seeder:
         recent = project.recent_cls
         if recent and rng.random() < 0.55:
             return [recent[rng.randrange(len(recent))]]
-        count = _weighted(rng, [(1, 78), (2, 14), (3, 6), (4, 2)])
+        count = STACK_SIZES.pick(rng)
         owner = rng.randrange(OWNERS_PER_PROJECT)
         repo = project.repos[0 if rng.random() < 0.8 else rng.randrange(1, len(project.repos))]
         cls = [self.new_cl(project, repo, owner, created) for _ in range(count)]
@@ -655,7 +714,7 @@ class Seeder:
         rng = self.rng
         change = project.next_change
         project.next_change += rng.randint(1, 4)  # other projects' changes share the host
-        patchset = _weighted(rng, [(1, 40), (2, 30), (3, 15), (4, 10), (7, 5)])
+        patchset = PATCHSETS.pick(rng)
         uploaded = created - timedelta(minutes=rng.uniform(5, 600))
         revision = hashlib.sha1(f"{project.host}/{change}/{patchset}".encode()).hexdigest()
         account = gerrit_pb2.AccountInfo(
@@ -716,7 +775,8 @@ class Seeder:
         created: datetime,
         mode: str,
         owner: int,
-    ) -> list[tuple[int, SeededCL]]:
+    ) -> tuple[list[tuple[int, SeededCL]], datetime]:
+        """The run's CLs as (run CL ID, CL), and when they were triggered."""
         triggered = created - timedelta(seconds=self.rng.uniform(0.5, 5))
         trigger_mode = mode
         email = _email(cls[0].project, owner)
@@ -758,7 +818,7 @@ class Seeder:
             for dep_position, (depends_on, kind) in enumerate(deps):
                 batch.add(RunCLDep, (run_cl_id, depends_on, int(kind), dep_position))
             rows.append((run_cl_id, cl))
-        return rows
+        return rows, triggered
 
     def add_run_events(
         self,
@@ -862,6 +922,7 @@ class Seeder:
         run_id: str,
         project: Project,
         run_cls: list[tuple[int, SeededCL]],
+        triggered: datetime,
         status: int,
         started: datetime,
         decided: datetime | None,
@@ -892,6 +953,8 @@ class Seeder:
             state_end = decided - timedelta(seconds=2)
         launched_snapshots, ended_snapshots = [], []
         unsuccessful = []
+        tryjobs = []  # TRYJOB_FIELDS of each, for the rollups
+        quota_spent = 0
         for position, builder_index in enumerate(builders):
             builder = project.builders[builder_index]
             definition = (BUILDBUCKET_HOST, project.name, "try", builder, "", "", "", "")
@@ -907,6 +970,18 @@ class Seeder:
                     outcome, project.name, builder, tryjob_id, created, created + slot * 0.9
                 )
                 external_id = f"buildbucket/{BUILDBUCKET_HOST}/{BUILD_ID_BASE + tryjob_id}"
+                tryjobs.append(
+                    (
+                        tryjob_id,
+                        int(tryjob_status),
+                        result[0],
+                        created,
+                        run_id,
+                        project.name,
+                        "try",
+                        builder,
+                    )
+                )
                 update = result[2] or (horizon if outcome == "cancelled" else created)
                 batch.add(
                     Tryjob,
@@ -949,6 +1024,7 @@ class Seeder:
                         if attempt_position + 1 < len(outcomes):
                             used_quota += RETRY_CONFIG[3]
             batch.add(Execution, (execution_id, run_id, position, used_quota, *definition))
+            quota_spent += used_quota
         for position, tryjob_id in enumerate(unsuccessful if status == RunStatus.FAILED else []):
             batch.add(UnsuccessfulResult, (run_id, position, tryjob_id))
         log = [
@@ -987,6 +1063,18 @@ class Seeder:
                 state_end or launched,
             ),
         )
+        if self.tally is not None:
+            self.tally.tryjobs.run_tryjobs(tryjobs)
+            if state_end is not None:
+                self.tally.tryjobs.execution_ended(
+                    state_end,
+                    project.name,
+                    len(tryjobs),
+                    0,
+                    quota_spent,
+                    RETRY_CONFIG[1],
+                    (min(row[3] for row in tryjobs) - triggered).total_seconds(),
+                )
 
     def tryjob_outcomes(self, run_status: int, fails_run: bool, builder: int) -> list[str]:
         """What the tryjobs of one definition did, in order: "ok", "failed", "transient"
@@ -1015,8 +1103,8 @@ class Seeder:
                     self.start + timedelta(seconds=rng.random() * span),
                     project.token_id,
                     f"cqdaemon-{project.name}",
-                    _weighted(rng, API_METHODS),
-                    _weighted(rng, API_CODES),
+                    API_METHODS.pick(rng),
+                    API_CODES.pick(rng),
                     round(rng.lognormvariate(math.log(25), 0.8), 3),
                 ),
             )
@@ -1103,19 +1191,26 @@ def seed_scale(plan: ScalePlan, progress: Callable[[int, int], None] | None = No
     with without_secondary_indexes(TABLE_ORDER) if large else nullcontext():
         summary = seeder.seed(progress)
     if writer.postgres:
-        # The rebuild below joins the new rows: its plans need their statistics.
+        # The queries that follow a seed (a rebuild below, the benchmarks) need statistics.
         analyze(TABLE_ORDER)
-    # The actions keep the dashboards' rollups; rows written in bulk bypass them: count again
-    # over the window the rows were seeded in (older rows keep their rollups).
+    # The actions keep the dashboards' rollups; rows written in bulk bypass them: the window
+    # the rows were seeded in gets the rollups a rebuild gives (older rows keep theirs).
     since = plan.now - timedelta(days=plan.days)
-    for label, count in (run_rollups.rebuild(since) | tryjob_rollups.rebuild(since)).items():
+    if seeder.tally is not None:
+        day = run_rollups.period_start(since, RollupPeriod.DAY)
+        written = run_rollups.replace(day, seeder.tally.runs)
+        written |= tryjob_rollups.replace(day, seeder.tally.tryjobs.counts)
+    else:
+        written = run_rollups.rebuild(since) | tryjob_rollups.rebuild(since)
+    for label, count in written.items():
         summary.rows[label] += count
     return summary
 
 
 # A PostgreSQL seed of this many runs or more (and at least as many as are stored) is written
-# with its tables' secondary indexes dropped, and builds them again after: one sort per index
-# instead of a million scattered insertions into each.
+# with its tables' secondary indexes and foreign keys dropped, and adds them again after: one
+# sort per index instead of a million scattered insertions into each, one join per foreign key
+# instead of a check per row.
 LARGE_SEED = 100_000
 # For building those indexes again (PostgreSQL's default is 64 MB).
 INDEX_BUILD_MEMORY = "256MB"
@@ -1123,8 +1218,9 @@ INDEX_BUILD_MEMORY = "256MB"
 
 @contextmanager
 def without_secondary_indexes(seeded: list[type[models.Model]]) -> Iterator[None]:
-    """Drops the indexes of the models' tables that are neither unique nor behind a constraint
-    (PostgreSQL), and creates them again from their definitions however the block ends."""
+    """Drops the foreign keys of the models' tables and their indexes that are neither unique
+    nor behind a constraint (PostgreSQL), and adds them again from their definitions however
+    the block ends: each foreign key then checks every row of its table at once."""
     tables = [connection.ops.quote_name(model._meta.db_table) for model in seeded]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -1136,8 +1232,17 @@ def without_secondary_indexes(seeded: list[type[models.Model]]) -> Iterator[None
             [tables],
         )
         indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+            "ORDER BY conrelid, conname",
+            [tables],
+        )
+        foreign_keys = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        for table, name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
     try:
         yield
     finally:
@@ -1150,6 +1255,13 @@ def without_secondary_indexes(seeded: list[type[models.Model]]) -> Iterator[None
             )
             for _, definition in indexes:
                 cursor.execute(definition)
+        # Apart: rows a foreign key refuses (a bug) leave the indexes built.
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, name, definition in foreign_keys:
+                cursor.execute(
+                    f"ALTER TABLE {table} ADD CONSTRAINT "
+                    f"{connection.ops.quote_name(name)} {definition}"
+                )
 
 
 def analyze(seeded: list[type[models.Model]]) -> None:
@@ -1224,16 +1336,6 @@ def _cumulative(weights: list[float]):
     for w in weights[:-1]:
         running += w
         yield running / total
-
-
-def _weighted(rng: random.Random, choices):
-    total = sum(w for _, w in choices)
-    point = rng.random() * total
-    for value, weight in choices:
-        point -= weight
-        if point < 0:
-            return value
-    return choices[-1][0]
 
 
 def _account(owner: int) -> int:

@@ -87,13 +87,16 @@ def period_start(when: datetime, period: str) -> datetime:
     return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-# Read once: a rebuild counts millions of events, and the enum builds its list on each read.
-PERIODS = tuple(RollupPeriod.values)
+# Read once: a rebuild or a seed counts millions of events, and the enum builds its value on
+# each read.
+HOUR, DAY = RollupPeriod.HOUR.value, RollupPeriod.DAY.value
 
 
-def period_starts(when: datetime) -> list[tuple[str, datetime]]:
-    """The rollup rows an event at `when` counts in: its hour and its day."""
-    return [(period, period_start(when, period)) for period in PERIODS]
+def period_starts(when: datetime) -> tuple[tuple[str, datetime], tuple[str, datetime]]:
+    """The rollup rows an event at `when` counts in: its hour and its day (the hour's, in
+    UTC: one time zone conversion for both)."""
+    hour = when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return (HOUR, hour), (DAY, hour.replace(hour=0))
 
 
 @dataclass(frozen=True)
@@ -334,6 +337,28 @@ def replace_rows(
     )
 
 
+@dataclass
+class RunTally:
+    """What `rebuild` counts from the rows, counted instead by a writer that knows each row it
+    writes (a bulk load into tables that had none: importers.seed_scale), with the same
+    functions, for `replace`."""
+
+    runs: dict[tuple, RunCounts] = field(default_factory=dict)
+    disagreements: list[CQDDisagreement] = field(default_factory=list)
+    post_failures: Counter = field(default_factory=Counter)
+
+    def run_ended(self, run_id, project, mode, status, created, started, ended, verdict, finished):
+        """An ended run; `verdict` and `finished`: its VerifiedCQDRun action and its latest
+        FinishedCQDRun attempt status, None when absent."""
+        _count_run(self.runs, project, mode, status, created, started, ended)
+        row = _disagreement(run_id, project, status, ended, verdict, finished)
+        if row is not None:
+            self.disagreements.append(row)
+
+    def post(self, created_at: datetime, project: str, last_error: str) -> None:
+        _count_post(self.post_failures, created_at, project, last_error, 1)
+
+
 def rebuild(since: datetime | None) -> dict[str, int]:
     """Recomputes the rollups of runs that ended from `since`'s day on (all when None), in one
     transaction; returns the rows written per table."""
@@ -342,10 +367,27 @@ def rebuild(since: datetime | None) -> dict[str, int]:
     if day is not None:
         ended = ended.filter(end_time__gte=day)
     with transaction.atomic():
-        counts: dict[tuple, RunCounts] = {}
+        tally = RunTally()
         columns = ("project", "mode", "status", "create_time", "start_time", "end_time")
         for values in ended.order_by().values_list(*columns).iterator(chunk_size=CHUNK):
-            _count_run(counts, *values)
+            _count_run(tally.runs, *values)
+        said = _cqdaemon_words(day)
+        tally.disagreements = [
+            row
+            for run_id, project, status, end_time in ended.filter(id__in=list(said))
+            .order_by()
+            .values_list("id", "project", "status", "end_time")
+            .iterator(chunk_size=CHUNK)
+            if (row := _disagreement(run_id, project, status, end_time, *said[run_id]))
+        ]
+        tally.post_failures = _post_failure_counts(day)
+        return replace(day, tally)
+
+
+def replace(day: datetime | None, tally: RunTally) -> dict[str, int]:
+    """Replaces the rollup rows from `day` on (all when None) with `tally`'s, in one
+    transaction; returns the rows written per table."""
+    with transaction.atomic():
         (RunRollup.objects.filter(start__gte=day) if day else RunRollup.objects.all()).delete()
         RunRollup.objects.bulk_create(
             [
@@ -354,31 +396,22 @@ def rebuild(since: datetime | None) -> dict[str, int]:
                     runs=c.runs,
                     durations=dict(c.durations),
                 )
-                for key, c in counts.items()
+                for key, c in tally.runs.items()
             ],
             batch_size=CHUNK,
         )
-        said = _cqdaemon_words(day)
-        disagreements = [
-            row
-            for run_id, project, status, end_time in ended.filter(id__in=list(said))
-            .order_by()
-            .values_list("id", "project", "status", "end_time")
-            .iterator(chunk_size=CHUNK)
-            if (row := _disagreement(run_id, project, status, end_time, *said[run_id]))
-        ]
         (
             CQDDisagreement.objects.filter(end_time__gte=day)
             if day
             else CQDDisagreement.objects.all()
         ).delete()
-        CQDDisagreement.objects.bulk_create(disagreements, batch_size=CHUNK)
-        failures = _post_failure_counts(day)
+        CQDDisagreement.objects.bulk_create(tally.disagreements, batch_size=CHUNK)
+        failures = tally.post_failures
         replace_rows(PostFailureRollup, "start", day, POST_FAILURE_KEY, "posts", failures)
     return {
-        "run rollups": len(counts),
-        "CQDaemon disagreements": len(disagreements),
-        "Gerrit post failure rollups": len(failures),
+        "run rollups": len(tally.runs),
+        "CQDaemon disagreements": len(tally.disagreements),
+        "Gerrit post failure rollups": sum(1 for n in failures.values() if n),
     }
 
 

@@ -88,7 +88,7 @@ def _add(counts: Counter, when: datetime, project: str, metric: str, label: str,
 
 # Builders --------------------------------------------------------------------------------------
 
-_TRYJOB_FIELDS = (
+TRYJOB_FIELDS = (
     "id",
     "status",
     "result_status",
@@ -148,7 +148,7 @@ def _run_builder_counts(rows: Iterable[_Row]) -> Counter:
 
 
 def _rows(queryset) -> list[_Row]:
-    return [_Row(*values) for values in queryset.order_by().values_list(*_TRYJOB_FIELDS)]
+    return [_Row(*values) for values in queryset.order_by().values_list(*TRYJOB_FIELDS)]
 
 
 def _pairs_counts(ids: Sequence[int], runs: set[str], pairs: set[tuple[str, str]]) -> Counter:
@@ -204,7 +204,7 @@ def tryjobs_changed(pending: PendingChange | None) -> None:
 
 def tryjobs_created(rows: Sequence[Tryjob]) -> None:
     """Counts tryjobs created already ended (a backend's builds found for reuse)."""
-    created = [_Row(*(getattr(row, f) for f in _TRYJOB_FIELDS)) for row in rows]
+    created = [_Row(*(getattr(row, f) for f in TRYJOB_FIELDS)) for row in rows]
     add_counts(TryjobRollup, "value", KEY, _tryjob_counts(created))
 
 
@@ -250,19 +250,36 @@ def _execution_counts(run_ids: Sequence[str]) -> Counter:
     counts: Counter = Counter()
     for run_id, project, end_time, global_quota in states:
         total, reused = attempts.get(run_id, (0, 0))
-        quota = spent.get(run_id) or 0
-        _add(counts, end_time, project, TryjobMetric.EXECUTIONS_ENDED, "")
-        _add(counts, end_time, project, TryjobMetric.ATTEMPTS, "", total)
-        _add(counts, end_time, project, TryjobMetric.REUSED_ATTEMPTS, "", reused)
-        _add(counts, end_time, project, TryjobMetric.QUOTA_SPENT, "", quota)
-        _add(counts, end_time, project, TryjobMetric.RETRIED_RUNS, "", int(quota > 0))
-        exhausted = global_quota is not None and global_quota > 0 and quota >= global_quota
-        _add(counts, end_time, project, TryjobMetric.QUOTA_EXHAUSTED, "", int(exhausted))
+        latency = None
         if run_id in first_launch and run_id in triggered:
-            seconds = (first_launch[run_id] - triggered[run_id]).total_seconds()
-            bucket = str(duration_bucket(seconds))
-            _add(counts, end_time, project, TryjobMetric.LAUNCH_LATENCY, bucket)
+            latency = (first_launch[run_id] - triggered[run_id]).total_seconds()
+        quota = spent.get(run_id) or 0
+        _count_execution(counts, end_time, project, total, reused, quota, global_quota, latency)
     return counts
+
+
+def _count_execution(
+    counts: Counter,
+    end_time: datetime,
+    project: str,
+    attempts: int,
+    reused: int,
+    quota: int,
+    global_quota: int | None,
+    launch_latency: float | None,
+) -> None:
+    """One ended execution state; `launch_latency`: seconds from the run's first trigger to
+    its first tryjob's creation, None when it launched none."""
+    _add(counts, end_time, project, TryjobMetric.EXECUTIONS_ENDED, "")
+    _add(counts, end_time, project, TryjobMetric.ATTEMPTS, "", attempts)
+    _add(counts, end_time, project, TryjobMetric.REUSED_ATTEMPTS, "", reused)
+    _add(counts, end_time, project, TryjobMetric.QUOTA_SPENT, "", quota)
+    _add(counts, end_time, project, TryjobMetric.RETRIED_RUNS, "", int(quota > 0))
+    exhausted = global_quota is not None and global_quota > 0 and quota >= global_quota
+    _add(counts, end_time, project, TryjobMetric.QUOTA_EXHAUSTED, "", int(exhausted))
+    if launch_latency is not None:
+        bucket = str(duration_bucket(launch_latency))
+        _add(counts, end_time, project, TryjobMetric.LAUNCH_LATENCY, bucket)
 
 
 def execution_ended(run_id: str) -> None:
@@ -316,8 +333,45 @@ def rebuild(since: datetime | None) -> dict[str, int]:
         ).select_related("run")
         for row in failures.iterator(chunk_size=CHUNK):
             counts.update(_launch_failure_counts(row.run.project, [log_entry_from_row(row)]))
+        return replace(day, counts)
+
+
+def replace(day: datetime | None, counts: Counter) -> dict[str, int]:
+    """Replaces the TryjobRollup rows from `day` on (all when None) with `counts`, in one
+    transaction; returns the rows written."""
+    with transaction.atomic():
         replace_rows(TryjobRollup, "start", day, KEY, "value", counts)
     return {"tryjob rollups": sum(1 for v in counts.values() if v)}
+
+
+class TryjobTally:
+    """What `rebuild` counts from the rows, counted instead by a writer that knows each row it
+    writes (a bulk load into tables that had none: importers.seed_scale), with the functions
+    the actions count with, for `replace`."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def run_tryjobs(self, rows: Iterable[tuple]) -> None:
+        """Every tryjob one run launched, as tuples of `TRYJOB_FIELDS`."""
+        tryjobs = [_Row(*row) for row in rows]
+        self.counts.update(_tryjob_counts(tryjobs))
+        self.counts.update(_run_builder_counts(tryjobs))
+
+    def execution_ended(
+        self,
+        end_time: datetime,
+        project: str,
+        attempts: int,
+        reused: int,
+        quota: int,
+        global_quota: int | None,
+        launch_latency: float | None,
+    ) -> None:
+        """An ended execution state (see `_count_execution`)."""
+        _count_execution(
+            self.counts, end_time, project, attempts, reused, quota, global_quota, launch_latency
+        )
 
 
 _BUILDER = ("builder_project", "builder_bucket", "builder_name")

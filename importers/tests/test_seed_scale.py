@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from cvproto.migration import migration_pb2 as migration_pb
@@ -214,18 +214,51 @@ def indexes() -> set[tuple[str, str]]:
         return set(cursor.fetchall())
 
 
+def foreign_keys() -> set[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f'"
+        )
+        return set(cursor.fetchall())
+
+
 @postgres_only
-def test_a_large_seed_builds_again_the_indexes_it_dropped(db, monkeypatch):
-    before = indexes()
+def test_a_large_seed_adds_again_the_indexes_and_foreign_keys_it_dropped(db, monkeypatch):
+    before = indexes(), foreign_keys()
     monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
+    while_writing = []
+    write = seed_scale.Seeder.write
+
+    def spied(seeder, batch, summary):
+        while_writing.append(foreign_keys())
+        write(seeder, batch, summary)
+
+    monkeypatch.setattr(seed_scale.Seeder, "write", spied)
     seed()
-    assert indexes() == before
+    assert len(while_writing[0]) < len(before[1])
+    assert (indexes(), foreign_keys()) == before
     assert Run.objects.count() == RUNS
+
+
+@postgres_only
+def test_foreign_keys_added_again_check_the_rows_written_without_them(db, monkeypatch):
+    monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
+    write = seed_scale.Seeder.write
+
+    def orphaning(seeder, batch, summary):
+        batch.rows[RunEvent] = [(f"x/{i}", *row[1:]) for i, row in enumerate(batch.rows[RunEvent])]
+        write(seeder, batch, summary)
+
+    monkeypatch.setattr(seed_scale.Seeder, "write", orphaning)
+    with pytest.raises(IntegrityError, match="runs_runevent"):
+        seed()
 
 
 @postgres_only
 def test_an_interrupted_large_seed_builds_its_indexes_again(db, monkeypatch):
     before = indexes()
+    keys = foreign_keys()
     monkeypatch.setattr(seed_scale, "LARGE_SEED", 100)
     while_writing = []
 
@@ -238,6 +271,7 @@ def test_an_interrupted_large_seed_builds_its_indexes_again(db, monkeypatch):
         seed()
     assert len(while_writing[0]) < len(before)
     assert indexes() == before
+    assert foreign_keys() == keys
 
 
 @postgres_only
