@@ -45,6 +45,7 @@ from datetime import datetime
 
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
+from cvproto.wire import length_delimited
 from projectconfig.directives import InvalidDirectiveError, parse_directives
 from projectconfig.footers import NO_OPTIONS, Metadata, RunOptions
 from projectconfig.go_rand import (
@@ -249,7 +250,7 @@ class CompiledGroup:
             (e.name, tuple(e.condition.owner_group_allowlist)) for e in group.tryjob_experiments
         )
         self.encoded_retry_config = (
-            _encoded(2, self.retry_config.SerializeToString())
+            length_delimited(2, self.retry_config.SerializeToString())
             if self.retry_config is not None
             else b""
         )
@@ -388,7 +389,7 @@ class _Plan:
                 step = _Step(
                     index,
                     builder,
-                    _encoded(1, definition),
+                    length_delimited(1, definition),
                     definition,
                     draw,
                     builder.experiment_threshold,
@@ -425,7 +426,7 @@ class _Plan:
             if len(self._main_with_experiments) >= 64:
                 self._main_with_experiments.clear()
             entries = self._main_with_experiments[suffix] = [
-                None if step.entry is None else _encoded(1, step.definition + suffix)
+                None if step.entry is None else length_delimited(1, step.definition + suffix)
                 for step in self.steps
             ] + [b""]
         return entries
@@ -441,9 +442,9 @@ class _Plan:
             definition = _definition(
                 builder, primary, equivalent, critical, self.avoid_cancelling, ()
             ).SerializeToString()
-            known = self._definitions[key] = (definition, _encoded(1, definition))
+            known = self._definitions[key] = (definition, length_delimited(1, definition))
         definition, entry = known
-        return entry if not suffix else _encoded(1, definition + suffix)
+        return entry if not suffix else length_delimited(1, definition + suffix)
 
 
 # Which names a Definition carries: (its builder, its equivalent_to).
@@ -461,20 +462,6 @@ def _names(builder: CompiledBuilder, names: str) -> tuple[BuilderName, BuilderNa
     if names == _EQUIVALENT_THEN_MAIN:
         return builder.equivalent, builder.main
     return builder.equivalent, None
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _encoded(field_number: int, payload: bytes) -> bytes:
-    """A length-delimited field as the protobuf wire format writes it."""
-    return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
 
 
 # ---------------------------------------------------------------------------- failures
@@ -843,7 +830,7 @@ def _experiments_suffix(context: _Context) -> bytes:
     """The run's experiments as the Definition fields that end every Definition."""
     if not context.experiments:
         return b""
-    return b"".join(_encoded(9, name.encode()) for name in context.experiments)
+    return b"".join(length_delimited(9, name.encode()) for name in context.experiments)
 
 
 class _RunDraws:
