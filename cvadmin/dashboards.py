@@ -16,6 +16,7 @@ from cvadmin.gantt import elapsed
 from runs import rollups
 from runs.models import CQDDisagreement, RollupPeriod, RunStatus
 from tryjobs.models import TryjobMetric, TryjobRollup
+from tryjobs.rollups import BUILDER_METRICS, EXECUTION_METRICS
 
 TOP = 10
 LATEST_DISAGREEMENTS = 20
@@ -164,15 +165,7 @@ def _tryjob_rows(board: Dashboard, metrics: list[str]):
 
 def _tryjobs(board: Dashboard) -> None:
     builders: dict[str, dict[str, int]] = {}
-    for metric, label, n in _tryjob_rows(
-        board,
-        [
-            TryjobMetric.BUILDER_ENDED,
-            TryjobMetric.BUILDER_FAILED,
-            TryjobMetric.BUILDER_RUNS,
-            TryjobMetric.BUILDER_FLAKY_RUNS,
-        ],
-    ):
+    for metric, label, n in _tryjob_rows(board, BUILDER_METRICS):
         builders.setdefault(label, {})[metric] = n
 
     def ranked(numerator: str, denominator: str) -> list[BuilderLine]:
@@ -206,19 +199,7 @@ def _tryjobs(board: Dashboard) -> None:
     executions: dict[str, int] = {}
     latency: dict[int, int] = {}
     failures: dict[str, int] = {}
-    for metric, label, n in _tryjob_rows(
-        board,
-        [
-            TryjobMetric.EXECUTIONS_ENDED,
-            TryjobMetric.ATTEMPTS,
-            TryjobMetric.REUSED_ATTEMPTS,
-            TryjobMetric.QUOTA_SPENT,
-            TryjobMetric.RETRIED_RUNS,
-            TryjobMetric.QUOTA_EXHAUSTED,
-            TryjobMetric.LAUNCH_LATENCY,
-            TryjobMetric.LAUNCH_FAILURES,
-        ],
-    ):
+    for metric, label, n in _tryjob_rows(board, [*EXECUTION_METRICS, TryjobMetric.LAUNCH_FAILURES]):
         if metric == TryjobMetric.LAUNCH_LATENCY:
             latency[int(label)] = n
         elif metric == TryjobMetric.LAUNCH_FAILURES:
@@ -227,14 +208,8 @@ def _tryjobs(board: Dashboard) -> None:
             executions[metric] = n
     board.executions = {
         TryjobMetric(metric).label: executions.get(metric, 0)
-        for metric in [
-            TryjobMetric.EXECUTIONS_ENDED,
-            TryjobMetric.ATTEMPTS,
-            TryjobMetric.REUSED_ATTEMPTS,
-            TryjobMetric.QUOTA_SPENT,
-            TryjobMetric.RETRIED_RUNS,
-            TryjobMetric.QUOTA_EXHAUSTED,
-        ]
+        for metric in EXECUTION_METRICS
+        if metric != TryjobMetric.LAUNCH_LATENCY
     }
     attempts = executions.get(TryjobMetric.ATTEMPTS, 0)
     if attempts:
