@@ -1,13 +1,13 @@
 """`python manage.py compute_requirement --config CFG | --project P --run RUN_JSON`."""
 
 import sys
-from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from google.protobuf import json_format
 
 from projectconfig import actions
 from projectconfig.compiled import CompiledConfig, requirement_for_run
+from projectconfig.management.reading import read_text
 from projectconfig.matcher import DifferentGroupsError, NoGroupError, SeveralGroupsError
 from projectconfig.requirement import ComputationFailure, RequirementError, failure_message
 from projectconfig.run_json import RunFileError, parse_run_file
@@ -37,10 +37,9 @@ class Command(BaseCommand):
 
     def read(self, path: str, what: str) -> str:
         try:
-            return Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            self.fail(BAD_INPUT, f"{path}: cannot read the {what}: {reason}")
+            return read_text(path, what)
+        except CommandError as e:
+            self.fail(BAD_INPUT, str(e))
 
     def compiled(self, config: str | None, project: str | None) -> CompiledConfig:
         if config is not None:

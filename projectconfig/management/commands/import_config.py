@@ -1,10 +1,9 @@
 """`python manage.py import_config PROJECT FILE`: a commit-queue.cfg as PROJECT's next version."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from projectconfig import actions
+from projectconfig.management.reading import read_text
 
 
 class Command(BaseCommand):
@@ -20,11 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("file", metavar="FILE")
 
     def handle(self, *args, project: str, file: str, **options):
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            raise CommandError(f"{file}: cannot read the config: {reason}") from e
+        text = read_text(file, "config")
         try:
             result = actions.import_config(project, text, source=file)
         except actions.ConfigRejected as e:

@@ -1,10 +1,9 @@
 """`python manage.py import_groups FILE`: the LUCI group memberships owner allowlists use."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from projectconfig import groups
+from projectconfig.management.reading import read_text
 
 
 class Command(BaseCommand):
@@ -18,11 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("file", metavar="FILE")
 
     def handle(self, *args, file: str, **options):
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            raise CommandError(f"{file}: cannot read the groups: {reason}") from e
+        text = read_text(file, "groups")
         try:
             result = groups.import_groups(groups.parse_groups(text, file), source=file)
         except groups.GroupsRejected as e:
