@@ -306,7 +306,6 @@ class _Step:
     definition: bytes = b""  # the Definition alone, for runs that add experiments
     draw: int | None = None
     threshold: int = 0  # the greatest draw value that selects it
-    allowlist_number: int = -1  # its owner allowlist in the plan's `allowlists`; -1: none
     fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
 
 
@@ -345,8 +344,10 @@ class _Plan:
         self.run_decides = 0  # the bits of the steps that are not fixed
         # The bits of the steps that are not main-only: a run makes their entries.
         self.gives_own = 0
-        # The main-only steps' distinct owner allowlists (steps often share one).
-        allowlist_numbers: dict[tuple[str, ...], int] = {}
+        # The bits of the main-only steps with a draw to make.
+        self.drawn = 0
+        # The main-only steps' bits by owner allowlist (steps often share one).
+        allowlisted: dict[tuple[str, ...], int] = {}
         # How many draws of each stream the steps may read (the named builders read none).
         self.experiment_reads = self.equivalent_reads = 0
         # By builder index: its step's bit if it is a step, and the bit of the first step at
@@ -383,9 +384,9 @@ class _Plan:
                 )
                 allowlist = tuple(config.owner_whitelist_group)
                 if allowlist:
-                    number = allowlist_numbers.setdefault(allowlist, len(allowlist_numbers))
-                else:
-                    number = -1
+                    allowlisted[allowlist] = allowlisted.get(allowlist, 0) | 1 << bit
+                if draw is not None:
+                    self.drawn |= 1 << bit
                 step = _Step(
                     index,
                     builder,
@@ -393,7 +394,6 @@ class _Plan:
                     definition,
                     draw,
                     builder.experiment_threshold,
-                    number,
                     fixed=draw is None and not allowlist,
                 )
             else:
@@ -414,7 +414,7 @@ class _Plan:
                 self.unfiltered |= 1 << bit
         self._main_entries.append(b"")  # the slot of named builders after the last step
         self.location = LocationPlan(located)
-        self.allowlists = list(allowlist_numbers)
+        self.allowlisted = list(allowlisted.items())
 
     def main_entries(self, suffix: bytes) -> list[bytes | None]:
         """By step, its entry when main-only (None for the others), for runs whose
@@ -755,31 +755,31 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
         elif outcome is not None:
             before[bit] = before.get(bit, b"") + outcome
     if deciding:
+        # A main-only step needs its draw and its allowlist: each judged apart (both are
+        # pure), the draws step by step, each allowlist once for all its steps still in.
         draws = _RunDraws(run.cls, plan)
         steps = plan.steps
-        # Whether the owners pass each of the plan's allowlists, by number: asked once a run.
-        verdicts: list[bool | None] = [None] * len(plan.allowlists)
-        while deciding:
-            low = deciding & -deciding
-            deciding ^= low
-            bit = low.bit_length() - 1
-            step = steps[bit]
-            if step.entry is None:
-                entry = _builder_outcome_of_step(context, draws, step, suffix)
-                if entry is None:
-                    admitted ^= low
-                else:
-                    own[bit] = entry
-                continue
-            if step.draw is not None and not draws.experiment(step.draw, step.threshold):
+        drawn = deciding & plan.drawn
+        while drawn:
+            low = drawn & -drawn
+            drawn ^= low
+            step = steps[low.bit_length() - 1]
+            if not draws.experiment(step.draw, step.threshold):
                 admitted ^= low
-            elif step.allowlist_number >= 0:
-                verdict = verdicts[step.allowlist_number]
-                if verdict is None:
-                    allowlist = plan.allowlists[step.allowlist_number]
-                    verdict = verdicts[step.allowlist_number] = context.allowed(allowlist)
-                if not verdict:
-                    admitted ^= low
+        for allowlist, mask in plan.allowlisted:
+            reached = admitted & deciding & mask  # not the named steps: they were judged
+            if reached and not context.allowed(allowlist):
+                admitted ^= reached
+        giving = deciding & plan.gives_own
+        while giving:
+            low = giving & -giving
+            giving ^= low
+            bit = low.bit_length() - 1
+            entry = _builder_outcome_of_step(context, draws, steps[bit], suffix)
+            if entry is None:
+                admitted ^= low
+            else:
+                own[bit] = entry
     for bit, named in before.items():
         own[bit] = named + own[bit] if admitted >> bit & 1 else named
         admitted |= 1 << bit
