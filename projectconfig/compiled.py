@@ -7,7 +7,7 @@ Requirement (§8), answering ``RunRequirement(group_index, group_name, outcome)`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cvproto.cv.config import config_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -22,15 +22,15 @@ class CompiledConfig:
         self._groups: dict[int, CompiledGroup] = {}
 
     def group(self, index: int) -> CompiledGroup:
-        if index not in self._groups:
-            self._groups[index] = CompiledGroup(
+        group = self._groups.get(index)
+        if group is None:
+            group = self._groups[index] = CompiledGroup(
                 self.config.config_groups[index], self.config.honor_gerrit_linked_accounts
             )
-        return self._groups[index]
+        return group
 
 
-@dataclass(frozen=True, slots=True)
-class RunRequirement:
+class RunRequirement(NamedTuple):  # one per run: a tuple is the cheapest to build
     group_index: int
     group_name: str
     outcome: tryjob_pb.Requirement | ComputationFailure

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 # A footer line of the last paragraph; other lines there are skipped, not fatal.
 FOOTER_LINE = re.compile(r"^\s*([\w-]+): *(.*)$")
@@ -60,9 +60,11 @@ def legacy_metadata(message: str) -> list[tuple[str, str]]:
     return pairs
 
 
-@dataclass(frozen=True)
-class Metadata:
-    """What a commit message says: git footers and legacy pairs, each lowest line first."""
+class Metadata(NamedTuple):
+    """What a commit message says: git footers and legacy pairs, each lowest line first.
+
+    A named tuple, not a frozen dataclass: one is built per CL with footers, and a tuple is
+    several times cheaper to build."""
 
     footers: tuple[tuple[str, str], ...] = ()
     legacy: tuple[tuple[str, str], ...] = ()
@@ -79,9 +81,10 @@ class Metadata:
         return self.footers + self.legacy
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """The options of a run, merged over its CLs (booleans OR-ed, lists concatenated)."""
+class RunOptions(NamedTuple):
+    """The options of a run, merged over its CLs (booleans OR-ed, lists concatenated).
+
+    A named tuple for the same reason as Metadata."""
 
     skip_equivalent_builders: bool = False
     avoid_cancelling_tryjobs: bool = False
@@ -139,8 +142,8 @@ class RunOptions:
 _NO_METADATA = Metadata()
 NO_OPTIONS = RunOptions()  # what a message setting no option gives: always this object
 # RunOptions' fields by how a merge combines them: booleans OR-ed, lists concatenated.
-_FLAGS = tuple(f.name for f in fields(RunOptions) if isinstance(f.default, bool))
-_LISTS = tuple(f.name for f in fields(RunOptions) if not isinstance(f.default, bool))
+_FLAGS = tuple(n for n, d in RunOptions._field_defaults.items() if isinstance(d, bool))
+_LISTS = tuple(n for n, d in RunOptions._field_defaults.items() if not isinstance(d, bool))
 # The footers RunOptions.of reads.
 _OPTION_FOOTERS = frozenset(
     {
