@@ -208,17 +208,25 @@ class Draws:
 
     def __init__(self, seed: int, expected: int = 1) -> None:
         seed %= MODULUS
-        self._seed = seed or ZERO_SEED_REPLACEMENT
+        self._seed = seed = seed or ZERO_SEED_REPLACEMENT
         # How many draws a reader will likely want, made at once (a few dozen at most).
-        self._expected = min(expected, 64)
-        self._looked_at = 0  # Int63 values looked at so far
+        self._expected = expected = min(expected, 64)
+        self._rand: GoRand | None = None  # for values past TAP, read in order
         # By kept draw (flat lists: a run makes a few, each read once or twice): a lower
         # bound of its value, how far above it the value may be (0 once exact), and the
-        # value's index in the generator's sequence.
-        self._lows: list[int] = []
-        self._spans: list[int] = []
-        self._indices: list[int] = []
-        self._rand: GoRand | None = None  # for values past TAP, read in order
+        # value's index in the generator's sequence. The expected ones are made now: a
+        # reader is about to read them, and nearly always every value is a draw.
+        lows = _fresh_lows(seed, 0, expected)
+        if lows and max(lows) < _LOW_NEAR_REDRAW:
+            self._lows = lows
+            self._spans = [_REST] * expected
+            self._indices = list(range(expected))
+            self._looked_at = expected  # Int63 values looked at so far
+        else:  # left to _extend, which judges each value
+            self._lows: list[int] = []
+            self._spans: list[int] = []
+            self._indices: list[int] = []
+            self._looked_at = 0
 
     def _exact(self, n: int) -> int:
         if n < TAP:

@@ -344,8 +344,10 @@ class _Plan:
         self.run_decides = 0  # the bits of the steps that are not fixed
         # The bits of the steps that are not main-only: a run makes their entries.
         self.gives_own = 0
-        # The bits of the main-only steps with a draw to make.
+        # The bits of the main-only steps with a draw to make, and (bit, draw position,
+        # threshold) of each.
         self.drawn = 0
+        self.draw_checks: list[tuple[int, int, int]] = []
         # The main-only steps' bits by owner allowlist (steps often share one).
         allowlisted: dict[tuple[str, ...], int] = {}
         # How many draws of each stream the steps may read (the named builders read none).
@@ -387,6 +389,7 @@ class _Plan:
                     allowlisted[allowlist] = allowlisted.get(allowlist, 0) | 1 << bit
                 if draw is not None:
                     self.drawn |= 1 << bit
+                    self.draw_checks.append((bit, draw, builder.experiment_threshold))
                 step = _Step(
                     index,
                     builder,
@@ -760,12 +763,11 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
         draws = _RunDraws(run.cls, plan)
         steps = plan.steps
         drawn = deciding & plan.drawn
-        while drawn:
-            low = drawn & -drawn
-            drawn ^= low
-            step = steps[low.bit_length() - 1]
-            if not draws.experiment(step.draw, step.threshold):
-                admitted ^= low
+        if drawn:
+            selected = draws.experiment_stream().selected
+            for bit, position, threshold in plan.draw_checks:
+                if drawn >> bit & 1 and not selected(position, threshold):
+                    admitted ^= 1 << bit
         for allowlist, mask in plan.allowlisted:
             reached = admitted & deciding & mask  # not the named steps: they were judged
             if reached and not context.allowed(allowlist):
@@ -851,13 +853,17 @@ class _RunDraws:
             self._seed = selection_seed(self._cls)
         return fresh_value(self._seed, stream)
 
+    def experiment_stream(self) -> Draws:
+        experiment = self._experiment
+        if experiment is None:
+            # A run reading one draw most likely reads the others its plan may read.
+            experiment = self._experiment = Draws(self._stream_seed(0), self._plan.experiment_reads)
+        return experiment
+
     def experiment(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:  # selected whatever the draw: the run needs no seed
             return True
-        if self._experiment is None:
-            # A run reading one draw most likely reads the others its plan may read.
-            self._experiment = Draws(self._stream_seed(0), self._plan.experiment_reads)
-        return self._experiment.selected(position, threshold)
+        return self.experiment_stream().selected(position, threshold)
 
     def equivalent(self, position: int, threshold: int) -> bool:
         if threshold >= EVERY_DRAW:
