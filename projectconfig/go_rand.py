@@ -8,6 +8,7 @@ must pick the same builders here, so this is a port of its additive lagged Fibon
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from projectconfig.go_rand_cooked import COOKED
@@ -183,13 +184,66 @@ _TOP_MASK = (1 << 12) - 1
 _TOP_NEAR_REDRAW = (REDRAW_FROM >> 51) - 1
 
 
+class _Lanes:
+    """Values start..stop-1's lower bounds (`lows`), made all at once: their terms packed one
+    per 64-bit lane of a long int, so each step of the arithmetic is one operation for every
+    value (a long int step costs about what a small one does, and a run wants several)."""
+
+    __slots__ = (
+        "_shift",
+        "_multipliers",
+        "_first_cooked",
+        "_second_cooked",
+        "_ones",
+        "_low31",
+        "_low20",
+        "_first_half",
+        "_top_mask",
+        "_unpack",
+    )
+
+    def __init__(self, start: int, stop: int) -> None:
+        terms = _TOP_TERMS[start:stop]
+        count = len(terms)
+        self._shift = 64 * count  # from the first words' lanes to the second words'
+        self._multipliers = _packed([a1 for a1, _, _, _ in terms] + [b1 for _, _, b1, _ in terms])
+        self._first_cooked = _packed([ca for _, ca, _, _ in terms])
+        self._second_cooked = _packed([cb for _, _, _, cb in terms])
+        self._ones = _packed([1] * 2 * count)
+        self._low31 = self._ones * MODULUS
+        self._low20 = self._ones * ((1 << 20) - 1)
+        self._first_half = (1 << self._shift) - 1
+        self._top_mask = _packed([_TOP_MASK] * count)
+        self._unpack = struct.Struct(f"<{count}Q").unpack
+
+    def lows(self, seed: int) -> list[int]:
+        """For a `seed` reduced mod m = MODULUS: each value needs two products x < 2^62 mod
+        m; x folds to (x & m) + (x >> 31) < 2^32 (as 2^31 = 1 mod m), then to at most m + 1,
+        then loses m where it reached m: exactly x mod m."""
+        ones, low31 = self._ones, self._low31
+        products = seed * self._multipliers
+        x = (products & low31) + (products >> 31 & low31)
+        x = (x & low31) + (x >> 31 & ones)
+        x -= (x + ones >> 31 & ones) * MODULUS
+        words = x >> 11 & self._low20  # each product's bits 11..30: its word's bits 51..62
+        tops = (words & self._first_half ^ self._first_cooked) + (
+            words >> self._shift ^ self._second_cooked
+        ) & self._top_mask
+        return [top << 51 for top in self._unpack(tops.to_bytes(self._shift // 8, "little"))]
+
+
+def _packed(values: list[int]) -> int:
+    return sum(value << 64 * lane for lane, value in enumerate(values))
+
+
+# By (start, stop): a few per config, each made once.
+_lanes = functools.lru_cache(maxsize=1024)(_Lanes)
+
+
 def _fresh_lows(seed: int, start: int, stop: int) -> list[int]:
-    """Values start..stop-1's lower bounds: their top 12 bits in place, the rest zero."""
-    m = MODULUS
-    return [
-        (((seed * a1 % m) >> 11 ^ ca) + ((seed * b1 % m) >> 11 ^ cb) & _TOP_MASK) << 51
-        for a1, ca, b1, cb in _TOP_TERMS[start:stop]
-    ]
+    """Values start..stop-1's lower bounds: their top 12 bits in place, the rest zero, for a
+    `seed` already reduced mod MODULUS."""
+    return _lanes(start, stop).lows(seed)
 
 
 # Lower bounds from here up may belong to values Go draws again from (or to a wrapped sum).
