@@ -111,11 +111,7 @@ class RunOptions(NamedTuple):
         if not found:  # most messages carry only other footers (Bug, Change-Id)
             return NO_OPTIONS
         # Only "true" in any case counts: "yes" or "1" do not turn an option on upstream.
-        on = {
-            footer
-            for footer, values in found.items()
-            if any(value.lower() == "true" for value in values)
-        }
+        on = {footer for footer, values in found.items() if "true" in map(str.lower, values)}
         return cls(
             skip_equivalent_builders="No-Equivalent-Builders" in on,
             avoid_cancelling_tryjobs="Cq-Do-Not-Cancel-Tryjobs" in on,

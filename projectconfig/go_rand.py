@@ -229,7 +229,8 @@ class _Lanes:
         tops = (words & self._first_half ^ self._first_cooked) + (
             words >> self._shift ^ self._second_cooked
         ) & self._top_mask
-        return [top << 51 for top in self._unpack(tops.to_bytes(self._shift // 8, "little"))]
+        lows = tops << 51  # each lane's top bits to its bits 51..62: still in the lane
+        return list(self._unpack(lows.to_bytes(self._shift // 8, "little")))
 
 
 def _packed(values: list[int]) -> int:

@@ -270,13 +270,10 @@ class LocationPlan:
         self._lists = [(location, mask) for location, mask in by_filters.values()]
         self._repos: dict[tuple[str, str, str], _RepoLocations] = {}
 
-    def _repo(self, change: Change) -> _RepoLocations:
-        key = (change.host, change.project, change.ref)
-        repo = self._repos.get(key)
-        if repo is None:
-            if len(self._repos) >= _MEMO_LIMIT:
-                self._repos.clear()
-            repo = self._repos[key] = _RepoLocations(self._lists, _Repo(*key))
+    def _new_repo(self, key: tuple[str, str, str]) -> _RepoLocations:
+        if len(self._repos) >= _MEMO_LIMIT:
+            self._repos.clear()
+        repo = self._repos[key] = _RepoLocations(self._lists, _Repo(*key))
         return repo
 
     def mask(self, changes: Sequence[Change]) -> int:
@@ -284,8 +281,10 @@ class LocationPlan:
             return 0
         mask = 0
         search = self._paths.searcher()
+        repos = self._repos
         for change in changes:
-            repo = self._repo(change)
+            key = (change.host, change.project, change.ref)
+            repo = repos.get(key) or self._new_repo(key)
             if not change.files:
                 # A merge commit touches no files of its own: only its repo can decide.
                 if change.parent_count > 1:
