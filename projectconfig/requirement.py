@@ -743,7 +743,11 @@ def _selected(context: _Context, included: Set[str]) -> bytes | ComputationFailu
     # plan's only then: a main-only step selected gives the plan's entry).
     own = entries.copy() if included or deciding & plan.gives_own else entries
     before: dict[int, bytes] = {}  # named builders that are not steps, by the next step's bit
-    for index in sorted({i for name in included for i in group.by_name.get(name, ())}):
+    # Most runs name none: no set to build.
+    named_indices = (
+        sorted({i for n in included for i in group.by_name.get(n, ())}) if included else ()
+    )
+    for index in named_indices:
         outcome = _builder_outcome(context, index, included, False, False, suffix)
         if isinstance(outcome, ComputationFailure):
             return outcome  # the first failure in config order wins; nothing else counts
