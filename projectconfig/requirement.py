@@ -296,16 +296,14 @@ class CompiledGroup:
 class _Step:
     """A builder a run in the plan's mode runs unless its location, draw or owners rule it
     out. For a main-only builder, `entry` is its one encoded Definition (field 1 of a
-    Requirement), given when the experiment draw at `draw` selects it (no draw when None)
-    and every owner is in a group of its allowlist (if any); otherwise the run decides
-    (`_builder_outcome`)."""
+    Requirement), given when its experiment draw (if any, in the plan's `draw_checks`)
+    selects it and every owner is in a group of its allowlist (if any); otherwise the run
+    decides (`_builder_outcome`)."""
 
     index: int
     builder: CompiledBuilder
     entry: bytes | None = None
     definition: bytes = b""  # the Definition alone, for runs that add experiments
-    draw: int | None = None
-    threshold: int = 0  # the greatest draw value that selects it
     fixed: bool = False  # it gives its entry whenever admitted: no draw, no allowlist
 
 
@@ -395,8 +393,6 @@ class _Plan:
                     builder,
                     length_delimited(1, definition),
                     definition,
-                    draw,
-                    builder.experiment_threshold,
                     fixed=draw is None and not allowlist,
                 )
             else:
