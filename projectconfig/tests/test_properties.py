@@ -201,11 +201,14 @@ def test_a_location_plan_judges_each_builder_as_location_included(lists, cls):
     st.integers(-(2**63), 2**63 - 1),
     st.lists(st.integers(0, 700), min_size=1, max_size=6),
     st.sampled_from([0.001, 1, 5, 20, 33.3, 50, 99.9, 100]),
+    st.integers(1, 80),
 )
-def test_draw_values_against_thresholds_are_gos_percent_draws(seed, positions, percentage):
+def test_draw_values_against_thresholds_are_gos_percent_draws(
+    seed, positions, percentage, expected
+):
     rand = GoRand(seed)
     sequence = [percent_draw(rand) for _ in range(max(positions) + 1)]
-    draws = Draws(seed)
+    draws = Draws(seed, expected)  # the values expected are made at once, the rest as read
     threshold = selection_threshold(as_float32(percentage))
     for position in positions:  # in any order, as builders read them
         assert draws.selected(position, threshold) == (sequence[position] <= as_float32(percentage))
