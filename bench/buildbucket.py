@@ -6,10 +6,13 @@ the view), against decoding the same deliveries and storing the same updates dir
 (tryjobs.buildbucket.pubsub.decode_push, messages.parse_build, record_tryjob_updates), one
 update per transaction in both. ratio = push rate / direct rate; the goal is >= 0.5.
 
-launch: a run's 20-definition requirement set (tryjobs.operations.set_requirement: the
-executor pass, a reuse search and one Batch of 20 ScheduleBuild over HTTP to the fake server)
-against the same Batch sent straight to the fake server with the pRPC client. ratio = launch
-time / Batch time (best of several); the goal is <= 2.
+launch: a run's 20-definition requirement set (tryjobs.operations.set_requirement) on the fake
+server over HTTP, against the same Batch sent straight to the fake with the pRPC client (best
+of several each). The goal line (<= 2) is the launch as the issue defines it, the pass's one
+Batch of 20 ScheduleBuild: from the requests built to the launched rows saved, read from the
+pass's own `cvsite_tryjob_launch_duration_seconds`. The line after it is the whole pass around
+that launch (its decision under the run's lock, the reuse search, the PENDING rows committed
+before the call, the execution state saved after it) against the same Batch.
 """
 
 import base64
@@ -21,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from django.test import Client
 from django.test.utils import override_settings
 from google.protobuf import json_format
+from prometheus_client import REGISTRY
 
 from cvproto.buildbucket.v2 import build_pb2, builds_service_pb2, notification_pb2
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
@@ -167,6 +171,13 @@ def make_run(n: int) -> Run:
     return run
 
 
+def launch_seconds() -> float:
+    """The time this process's launches of PROJECT took so far (tryjobs.launching's
+    LAUNCH_DURATION, as a scrape reads it)."""
+    sample = "cvsite_tryjob_launch_duration_seconds_sum"
+    return REGISTRY.get_sample_value(sample, {"project": PROJECT}) or 0.0
+
+
 def bench_launch() -> None:
     requirement = tryjob_pb.Requirement(definitions=[definition(i) for i in range(BUILDERS)])
     with (
@@ -179,14 +190,16 @@ def bench_launch() -> None:
     ):
         get_backend.cache_clear()
         try:
-            launches, batches = [], []
+            passes, launches, batches = [], [], []
             client = BuildsClient(HOST)
             cl = LaunchCL("bench-review.googlesource.com", 1, 3, "", "bench")
             for n in range(LAUNCHES):
                 run = make_run(n)
+                launched_before = launch_seconds()
                 start = time.perf_counter()
                 operations.set_requirement(run.id, requirement, "bench")
-                launches.append(time.perf_counter() - start)
+                passes.append(time.perf_counter() - start)
+                launches.append(launch_seconds() - launched_before)
                 batch = builds_service_pb2.BatchRequest()
                 for i in range(BUILDERS):
                     request = LaunchRequest(
@@ -205,15 +218,20 @@ def bench_launch() -> None:
                 client.batch(batch)
                 batches.append(time.perf_counter() - start)
             assert len(fake.builds) == 2 * BUILDERS * LAUNCHES
+            assert all(launches), "a pass launched without its launch being timed"
         finally:
             get_backend.cache_clear()
-    launch, batch_time = min(launches), min(batches)
+    launch, whole_pass, batch_time = min(launches), min(passes), min(batches)
     ratio = launch / batch_time
     verdict = "meets" if ratio <= LAUNCH_GOAL else "misses"
     print(
-        f"buildbucket launch: {BUILDERS} builders: set_requirement {launch * 1e3:.1f} ms, "
+        f"buildbucket launch: {BUILDERS} builders: the launch {launch * 1e3:.1f} ms, "
         f"the fake's Batch alone {batch_time * 1e3:.1f} ms; ratio {ratio:.2f} "
         f"({verdict} goal <= {LAUNCH_GOAL})"
+    )
+    print(
+        f"buildbucket launch: the whole set_requirement pass around it "
+        f"{whole_pass * 1e3:.1f} ms; ratio {whole_pass / batch_time:.2f} to the Batch"
     )
 
 

@@ -23,6 +23,8 @@ stored for step 1.
    still fails at the end becomes UNTRIGGERED with its reason. A launched build is thus on
    its row whatever happens to the pass afterwards, and the next pass adopts it (step 1).
 
+Steps 2 and 3 together are the launch that `LAUNCH_DURATION` times, per project.
+
 Runs that watch a tryjob changed here (other than this run) get an event; `woken` collects
 them for the caller to wake.
 """
@@ -40,6 +42,7 @@ from functools import cached_property
 from django.conf import settings
 from django.db import transaction
 from django.db.models import prefetch_related_objects
+from prometheus_client import Histogram
 
 from cvproto.cv.internal.tryjob import storage_pb2 as tryjob_pb
 from cvproto.times import to_datetime
@@ -79,7 +82,7 @@ from tryjobs.reuse import (
 from tryjobs.run_lock import Versions, relock_unchanged
 from tryjobs.views import AttemptRequest, RunView, TryjobView
 
-__all__ = ["LAUNCH_BACKOFF", "Backoff", "Starter"]
+__all__ = ["LAUNCH_BACKOFF", "LAUNCH_DURATION", "Backoff", "Starter"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,15 @@ class Backoff:
 
 
 LAUNCH_BACKOFF = Backoff()
+
+LAUNCH_DURATION = Histogram(
+    "cvsite_tryjob_launch_duration_seconds",
+    "A pass's launch of its new tryjobs: from the backend's requests built to every launched "
+    "(or finally failed) tryjob saved, all rounds and backoff included. The pass's decision, "
+    "its reuse search and its PENDING rows come before it",
+    ["project"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 180),
+)
 
 
 class Starter:
@@ -414,6 +426,10 @@ class Starter:
         )
 
     def _launch(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
+        with LAUNCH_DURATION.labels(self.run.project).time():
+            self._launch_rounds(requests, rows, outcomes)
+
+    def _launch_rounds(self, requests, rows: dict[int, Tryjob], outcomes) -> None:
         backoff = LAUNCH_BACKOFF
         pending = sorted(rows)
         errors: dict[int, LaunchError] = {}

@@ -16,11 +16,17 @@ from runs.lifecycle import lock_run, set_status
 from runs.models import RunStatus
 from runs.tasks import post_result_messages
 from runs.tests.factories import make_run
+from tryjobs import operations
 from tryjobs.passes import count_log_entries
+from tryjobs.tests import actions_support
+from tryjobs.tests.actions_support import cvsite_run, defn, requirement
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCRAPER = "scraper-secret"
+
+# Fixtures.
+backend = actions_support.backend
 
 
 def scrape(client, token=SCRAPER):
@@ -117,3 +123,19 @@ def test_executor_log_entries_and_their_tryjobs_are_counted():
         tryjobs_before + 2
     )
     assert counted("cvsite_executor_log_entries_total", project="p", kind="retry_denied") >= 1
+
+
+def test_each_launch_is_timed_once_and_a_pass_launching_nothing_is_not(backend):
+    run = cvsite_run(project="launch-timing")
+    labels = {"project": "launch-timing"}
+    count = "cvsite_tryjob_launch_duration_seconds_count"
+    total = "cvsite_tryjob_launch_duration_seconds_sum"
+    wanted = requirement(*(defn(f"builder-{i}") for i in range(3)))
+    operations.set_requirement(run.id, wanted, "test")
+    assert [len(call) for call in backend.launch_calls] == [3]
+    assert counted(count, **labels) == 1
+    assert counted(total, **labels) > 0
+    # The same requirement again: every definition has its tryjob, nothing is launched.
+    operations.set_requirement(run.id, wanted, "test")
+    assert len(backend.launch_calls) == 1
+    assert counted(count, **labels) == 1
