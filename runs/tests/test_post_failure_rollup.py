@@ -1,9 +1,12 @@
 """Failed Gerrit posts on the dashboards: the counts kept as posts fail, fail otherwise and
 succeed equal what the posts say, and what `rebuild_rollups` gives."""
 
+import importlib
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -14,6 +17,8 @@ from runs.posts import deliver_once, message_digest
 from runs.tests.factories import make_run_of_changes
 
 ACTOR = "test"
+# The migration that made the rollup filled it from the posts failing already.
+FILLING_MIGRATION = importlib.import_module("runs.migrations.0014_post_failure_rollups")
 
 
 def kept_counts() -> set:
@@ -101,3 +106,21 @@ def test_a_rebuild_counts_failures_written_around_the_actions(posts):
     call_command("rebuild_rollups", verbosity=0)
     assert_counts_match_the_posts()
     assert kept_counts()
+
+
+def test_the_migration_fills_the_rollup_as_a_rebuild_does(posts):
+    GerritPost.objects.filter(pk=posts[0].pk).update(last_error="HTTP 500 from Gerrit")
+    GerritPost.objects.filter(pk=posts[1].pk).update(
+        last_error="HTTP 403: not allowed", created_at=timezone.now() - timedelta(days=3)
+    )
+    columns = ("period", "start", "project", "error_digest", "error", "posts")
+    PostFailureRollup.objects.all().delete()
+    FILLING_MIGRATION.count_failing_posts(apps, None)
+    filled = set(PostFailureRollup.objects.values_list(*columns))
+    call_command("rebuild_rollups", verbosity=0)
+    assert set(PostFailureRollup.objects.exclude(posts=0).values_list(*columns)) == filled
+    assert {(period, error) for period, _, _, _, error, _ in filled} == {
+        (period, error)
+        for period in ("hour", "day")
+        for error in ("HTTP 500 from Gerrit", "HTTP 403: not allowed")
+    }
